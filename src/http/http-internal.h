@@ -1,0 +1,66 @@
+/* Internals shared by the files of src/http/. */
+#ifndef KASSABOEK_HTTP_INTERNAL_H
+#define KASSABOEK_HTTP_INTERNAL_H
+
+#include <stddef.h>
+
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <json-c/json.h>
+
+#include "kassaboek/http.h"
+
+#define HTTP_SERVER_MAGIC	0x6b627376u	/* "kbsv" */
+#define HTTP_PENDING_MAGIC	0x6b627077u	/* "kbpw" */
+
+/* Open-connection accounting for server.max_connections (conn-gate.c). */
+struct http_conn_gate {
+	struct evconnlistener	*listener;	/* paused while full */
+	struct bufferevent	**bevs;		/* one reference held per connection */
+	size_t			 nbevs, cap;
+	size_t			 max;
+	struct event		*sweep_ev;
+	struct kb_metrics	*metrics;
+};
+
+struct kb_http_server {
+	unsigned int		 magic;
+	struct event_base	*base;
+	const struct kb_config	*cfg;
+	struct kb_redis		*redis;
+	const struct kb_verify	*verify;
+	struct kb_metrics	*metrics;
+	struct evhttp		*http;
+	struct evhttp_bound_socket *bound;
+	struct http_conn_gate	 gate;
+	int			 port;
+	size_t			 inflight;	/* webhooks waiting for Redis */
+	int			 draining;
+	void			(*drained)(void *);
+	void			*drained_arg;
+};
+
+/* reply.c: JSON answers. */
+void	http_reply_json(struct evhttp_request *req, int status, const char *reason, struct json_object *body);
+void	http_reply_error(struct kb_http_server *s, struct evhttp_request *req, int status,
+	    const char *error, const char *detail);
+
+/* webhook.c */
+void	http_webhook_cb(struct evhttp_request *req, void *arg);
+void	http_request_finished(struct kb_http_server *s);
+
+/* health.c */
+void	http_healthz_cb(struct evhttp_request *req, void *arg);
+void	http_readyz_cb(struct evhttp_request *req, void *arg);
+void	http_metrics_cb(struct evhttp_request *req, void *arg);
+
+/* event-types.c */
+int	http_event_type_known(const char *type);
+
+/* conn-gate.c */
+void	http_conn_gate_init(struct http_conn_gate *g, struct event_base *base, struct evhttp *http,
+	    struct evconnlistener *listener, size_t max, struct kb_metrics *metrics);
+void	http_conn_gate_clear(struct http_conn_gate *g);
+
+#endif

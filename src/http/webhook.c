@@ -1,0 +1,271 @@
+/*
+ * POST /webhooks/aspos: size -> signature over the raw body -> content type
+ * -> JSON -> envelope -> one atomic dedupe+enqueue in Redis -> 202. The
+ * answer goes out only after Redis has answered, so a 2xx means stored.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <json-c/json.h>
+
+#include "http-internal.h"
+#include "kassaboek/log.h"
+#include "kassaboek/queue.h"
+#include "kassaboek/xmalloc.h"
+
+#define WEBHOOK_JSON_DEPTH	64
+
+/* A verified webhook waiting for Redis. */
+struct webhook_pending {
+	unsigned int		 magic;
+	struct kb_http_server	*server;
+	struct evhttp_request	*req;
+	char			*id;
+	struct timeval		 started;
+};
+
+static double
+webhook_elapsed(const struct timeval *since)
+{
+	struct timeval	now, d;
+
+	gettimeofday(&now, NULL);
+	timersub(&now, since, &d);
+	return ((double)d.tv_sec + (double)d.tv_usec / 1e6);
+}
+
+void
+http_request_finished(struct kb_http_server *s)
+{
+	s->inflight--;
+	if (s->draining && s->inflight == 0 && s->drained != NULL) {
+		void	(*done)(void *) = s->drained;
+
+		s->drained = NULL;
+		done(s->drained_arg);
+	}
+}
+
+static void
+webhook_enqueued_cb(enum kb_enqueue_result result, const char *stream_id, void *arg)
+{
+	struct webhook_pending	*p = arg;
+	struct kb_http_server	*s = p->server;
+	struct json_object	*o;
+
+	if (p->magic != HTTP_PENDING_MAGIC)
+		abort();
+	kb_metrics_observe_enqueue(s->metrics, webhook_elapsed(&p->started));
+	switch (result) {
+	case KB_ENQUEUE_QUEUED:
+	case KB_ENQUEUE_DUPLICATE:
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(p->id));
+		json_object_object_add(o, "status", json_object_new_string(
+		    result == KB_ENQUEUE_QUEUED ? "queued" : "duplicate"));
+		if (result == KB_ENQUEUE_QUEUED) {
+			kb_log(KB_LOG_INFO, p->id, "webhook", "queued as %s", stream_id);
+			kb_metrics_count_status(s->metrics, 202);
+			http_reply_json(p->req, 202, "Accepted", o);
+		} else {
+			kb_log(KB_LOG_INFO, p->id, "webhook", "duplicate delivery, already queued");
+			kb_metrics_count_status(s->metrics, 200);
+			http_reply_json(p->req, 200, "OK", o);
+		}
+		break;
+	case KB_ENQUEUE_UNAVAILABLE:
+		kb_log(KB_LOG_WARN, p->id, "webhook", "Redis unavailable, answered 503");
+		http_reply_error(s, p->req, 503, "unavailable", "the queue is unavailable, retry later");
+		break;
+	}
+	p->magic = 0;
+	free(p->id);
+	free(p);
+	http_request_finished(s);
+}
+
+/* application/json, optionally with parameters; the media type is case-insensitive. */
+static int
+webhook_is_json(const char *content_type)
+{
+	size_t	len;
+
+	if (content_type == NULL)
+		return (0);
+	while (*content_type == ' ')
+		content_type++;
+	len = strcspn(content_type, "; ");
+	return (len == 16 && strncasecmp(content_type, "application/json", 16) == 0);
+}
+
+/* Checks the envelope; on success *id and *type point into env (borrowed). */
+static int
+webhook_envelope(struct json_object *env, const char **id, const char **type, struct kb_err *err)
+{
+	struct json_object	*v;
+
+	if (!json_object_is_type(env, json_type_object))
+		return (kb_err_set(err, "the body must be a JSON object"));
+	if (!json_object_object_get_ex(env, "type", &v) || !json_object_is_type(v, json_type_string))
+		return (kb_err_set(err, "missing string field 'type'"));
+	*type = json_object_get_string(v);
+	if (!http_event_type_known(*type))
+		return (kb_err_set(err, "unknown event type '%.64s'", *type));
+	if (!json_object_object_get_ex(env, "id", &v) || !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0)
+		return (kb_err_set(err, "missing string field 'id'"));
+	*id = json_object_get_string(v);
+	if (!json_object_object_get_ex(env, "data", &v) || !json_object_is_type(v, json_type_object))
+		return (kb_err_set(err, "missing object field 'data'"));
+	return (0);
+}
+
+/* Ids become Redis keys and log fields: printable, no spaces, bounded. */
+static int
+webhook_id_ok(const char *id)
+{
+	size_t	i, len = strlen(id);
+
+	if (len == 0 || len > KB_VERIFY_MAX_ID)
+		return (0);
+	for (i = 0; i < len; i++)
+		if (!isgraph((unsigned char)id[i]))
+			return (0);
+	return (1);
+}
+
+static struct json_object *
+webhook_parse(const char *body, size_t len, struct kb_err *err)
+{
+	struct json_tokener	*tok;
+	struct json_object	*obj;
+	enum json_tokener_error	 jerr;
+	size_t			 end;
+
+	if (len == 0) {
+		kb_err_set(err, "empty body");
+		return (NULL);
+	}
+	tok = json_tokener_new_ex(WEBHOOK_JSON_DEPTH);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (obj == NULL || jerr != json_tokener_success) {
+		kb_err_set(err, "%s at offset %zu", jerr == json_tokener_continue ?
+		    "unexpected end of input" : json_tokener_error_desc(jerr), end);
+		json_object_put(obj);
+		obj = NULL;
+	} else {
+		while (end < len && isspace((unsigned char)body[end]))
+			end++;
+		if (end != len) {
+			kb_err_set(err, "trailing data at offset %zu", end);
+			json_object_put(obj);
+			obj = NULL;
+		}
+	}
+	json_tokener_free(tok);
+	return (obj);
+}
+
+static void
+webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
+{
+	struct evkeyvalq		*hdrs = evhttp_request_get_input_headers(req);
+	struct evbuffer			*in = evhttp_request_get_input_buffer(req);
+	struct kb_verify_request	 vr;
+	struct kb_queue_event		 ev;
+	struct webhook_pending		*p;
+	struct json_object		*env = NULL;
+	const char			*id = NULL, *type = NULL, *body;
+	struct kb_err			 err;
+	size_t				 len;
+
+	len = evbuffer_get_length(in);
+	if (len > s->cfg->server.max_body) {
+		http_reply_error(s, req, 413, "payload_too_large", "the body exceeds server.max_body");
+		return;
+	}
+	body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+
+	memset(&vr, 0, sizeof vr);
+	vr.webhook_id = evhttp_find_header(hdrs, "webhook-id");
+	vr.webhook_timestamp = evhttp_find_header(hdrs, "webhook-timestamp");
+	vr.webhook_signature = evhttp_find_header(hdrs, "webhook-signature");
+	vr.hmac_signature = evhttp_find_header(hdrs, s->cfg->server.hmac_header);
+	vr.authorization = evhttp_find_header(hdrs, "Authorization");
+	vr.body = (const unsigned char *)body;
+	vr.body_len = len;
+	if (kb_verify_check(s->verify, &vr, time(NULL), &err) == -1) {
+		kb_log(KB_LOG_WARN, vr.webhook_id != NULL && webhook_id_ok(vr.webhook_id) ?
+		    vr.webhook_id : NULL, "webhook", "rejected: %s", err.msg);
+		http_reply_error(s, req, 401, "unauthorized", err.msg);
+		return;
+	}
+	if (!webhook_is_json(evhttp_find_header(hdrs, "Content-Type"))) {
+		http_reply_error(s, req, 415, "unsupported_media_type", "Content-Type must be application/json");
+		return;
+	}
+	if ((env = webhook_parse(body, len, &err)) == NULL) {
+		http_reply_error(s, req, 400, "malformed_json", err.msg);
+		return;
+	}
+	if (webhook_envelope(env, &id, &type, &err) == -1) {
+		http_reply_error(s, req, 422, "unknown_event", err.msg);
+		goto out;
+	}
+	/* The signed webhook-id is the idempotency key; schemes without one use the envelope id. */
+	if (vr.webhook_id != NULL)
+		id = vr.webhook_id;
+	if (!webhook_id_ok(id)) {
+		http_reply_error(s, req, 422, "unknown_event",
+		    "the event id must be 1 to 256 printable characters without spaces");
+		goto out;
+	}
+	if (!kb_redis_connected(s->redis)) {
+		kb_log(KB_LOG_WARN, id, "webhook", "Redis unavailable, answered 503");
+		http_reply_error(s, req, 503, "unavailable", "the queue is unavailable, retry later");
+		goto out;
+	}
+
+	p = xcalloc(1, sizeof *p);
+	p->magic = HTTP_PENDING_MAGIC;
+	p->server = s;
+	p->req = req;
+	p->id = xstrdup(id);
+	gettimeofday(&p->started, NULL);
+	ev.id = p->id;
+	ev.type = type;
+	ev.body = body;
+	ev.body_len = len;
+	ev.received_at_ms = (uint64_t)p->started.tv_sec * 1000 + (uint64_t)p->started.tv_usec / 1000;
+	s->inflight++;
+	kb_queue_enqueue(s->redis, s->cfg->redis.prefix, s->cfg->server.dedupe_window_ms, &ev,
+	    webhook_enqueued_cb, p);
+out:
+	json_object_put(env);
+}
+
+void
+http_webhook_cb(struct evhttp_request *req, void *arg)
+{
+	struct kb_http_server	*s = arg;
+
+	if (s->magic != HTTP_SERVER_MAGIC)
+		abort();
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+		http_reply_error(s, req, 405, "method_not_allowed", "use POST");
+		return;
+	}
+	webhook_handle(s, req);
+}
