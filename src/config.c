@@ -316,8 +316,8 @@ config_validate(struct config_loader *l)
 		config_cross_problem(l, "orders", "invoice_type", "required when book_as = %s",
 		    cfg->orders.book_as);
 	if (cfg->orders.force_default_debtor && cfg->orders.default_debtor[0] == '\0')
-		config_cross_problem(l, "orders", "default_debtor",
-		    "required when force_default_debtor = yes");
+		config_cross_problem(l, "orders", "force_default_debtor",
+		    "yes needs [orders] default_debtor to be set");
 	if (cfg->notify.smtp_url[0] != '\0' && (cfg->notify.from[0] == '\0' || cfg->notify.to[0] == '\0'))
 		config_cross_problem(l, "notify", "smtp_url", "needs notify.from and notify.to too");
 }

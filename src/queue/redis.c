@@ -194,6 +194,7 @@ redis_reply_cb(redisAsyncContext *ac, void *reply_, void *privdata)
 		const char	*script = c->script;
 
 		c->script = NULL;
+		free(c->argv[0]);
 		c->argv[0] = xstrdup("EVAL");
 		c->argvlen[0] = 4;
 		free(c->argv[1]);

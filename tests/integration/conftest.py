@@ -91,6 +91,8 @@ class Program:
     """A kassaboek program started for one test; stderr goes to a file we can read."""
 
     def __init__(self, argv, workdir, env=None, name="prog"):
+        self.name = name
+        self.expect_clean_exit = True    # a test that kills it on purpose sets this False
         self.log_path = os.path.join(workdir, name + ".log")
         self.log = open(self.log_path, "wb")
         full_env = dict(os.environ)
@@ -106,7 +108,7 @@ class Program:
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
@@ -132,5 +134,13 @@ def programs():
         return p
 
     yield start
+    problems = []
     for p in started:
-        p.stop()
+        rc = p.stop()
+        out = p.output()
+        if "ERROR: AddressSanitizer" in out or "ERROR: LeakSanitizer" in out or "runtime error:" in out:
+            problems.append("%s: sanitizer report:\n%s" % (p.name, out[-4000:]))
+        elif p.expect_clean_exit and rc != 0:
+            problems.append("%s exited with %s:\n%s" % (p.name, rc, out[-2000:]))
+    if problems:
+        pytest.fail("\n".join(problems))

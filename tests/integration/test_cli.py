@@ -1,0 +1,71 @@
+"""The kassaboek command line: help, version, exit codes, check-config."""
+import os
+import subprocess
+
+from conftest import program
+from kbclient import SECRET
+
+
+def run(*args, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([program("kassaboek")] + list(args), capture_output=True, text=True, env=e, timeout=30)
+
+
+def test_version_and_help():
+    r = run("version")
+    assert r.returncode == 0 and r.stdout.startswith("kassaboek ")
+    r = run("--help")
+    assert r.returncode == 0
+    for cmd in ("serve", "work", "run", "check-config", "setup", "sync", "replay", "version"):
+        assert cmd in r.stdout
+    r = run("serve", "--help")
+    assert r.returncode == 0 and "--port-file" in r.stdout
+
+
+def test_usage_errors():
+    assert run().returncode == 64
+    assert run("frobnicate").returncode == 64
+
+
+def test_later_commands_say_so():
+    r = run("work")
+    assert r.returncode == 2 and "not yet available" in r.stderr
+
+
+def test_check_config_reports_file_line_and_key(workdir):
+    path = os.path.join(workdir, "bad.conf")
+    with open(path, "w") as f:
+        f.write("[server]\nwebhook_secret = %s\nmax_body = huge\n[redis]\nurll = x\n" % SECRET)
+    r = run("-c", path, "check-config")
+    assert r.returncode == 78
+    assert "%s:3: [server] max_body: 'huge' is not a number" % path in r.stderr
+    assert "%s:5: [redis] unknown key 'urll'" % path in r.stderr
+
+
+def test_check_config_prints_effective_config_redacted(workdir):
+    path = os.path.join(workdir, "ok.conf")
+    with open(path, "w") as f:
+        f.write("[server]\nwebhook_secret = %s\n" % SECRET)
+    r = run("-c", path, "check-config", env={"KASSABOEK_TWINFIELD_CLIENT_SECRET": "topsecret",
+                                             "KASSABOEK_WORKER_PROCESSES": "7"})
+    assert r.returncode == 0, r.stderr
+    assert "processes = 7" in r.stdout
+    assert "client_secret = <redacted>" in r.stdout
+    assert "topsecret" not in r.stdout + r.stderr
+    assert SECRET not in r.stdout + r.stderr
+
+
+def test_check_config_rejects_malformed_secret_and_url(workdir):
+    path = os.path.join(workdir, "bad.conf")
+    with open(path, "w") as f:
+        f.write("[server]\nwebhook_secret = whsec_***\n[redis]\nurl = http://x\n")
+    r = run("-c", path, "check-config")
+    assert r.returncode == 78
+    assert "webhook_secret" in r.stderr and "[redis] url" in r.stderr
+
+
+def test_shipped_example_config_is_valid_with_a_secret():
+    conf = os.path.join(os.environ.get("KB_SRCDIR", "."), "conf", "kassaboek.conf")
+    r = run("-c", conf, "check-config", env={"KASSABOEK_SERVER_WEBHOOK_SECRET": SECRET})
+    assert r.returncode == 0, r.stderr
