@@ -104,7 +104,8 @@ class Program:
                                      env=full_env, cwd=workdir)
 
     def output(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
