@@ -125,7 +125,7 @@ class Program:
 
 
 @pytest.fixture
-def programs():
+def programs(workdir):
     """Factory fixture: started = programs(argv, workdir, env, name); all are stopped at teardown."""
     started = []
 
