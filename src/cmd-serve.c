@@ -21,6 +21,7 @@
 #include "kassaboek/http.h"
 #include "kassaboek/log.h"
 #include "kassaboek/metrics.h"
+#include "kassaboek/portfile.h"
 #include "kassaboek/redis.h"
 #include "kassaboek/verify.h"
 #include "kassaboek/xmalloc.h"
@@ -34,27 +35,6 @@ struct serve_state {
 	struct timeval		 drain_timeout;
 	int			 stopping;
 };
-
-int
-kb_write_port_file(const char *path, int port)
-{
-	char	*tmp;
-	FILE	*f;
-	int	 rc = -1;
-
-	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	if ((f = fopen(tmp, "w")) == NULL)
-		goto out;
-	fprintf(f, "%d\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(tmp);
-	return (rc);
-}
 
 static void
 serve_drained(void *arg)

@@ -19,7 +19,4 @@ struct kb_cmd {
 extern const struct kb_cmd kb_cmd_serve;
 extern const struct kb_cmd kb_cmd_check_config;
 
-/* Writes "<port>\n" to path atomically (temporary file + rename). */
-int	kb_write_port_file(const char *path, int port);
-
 #endif
