@@ -56,8 +56,11 @@ int	kb_redis_command_argv(struct kb_redis *r, kb_redis_cb cb, void *arg, int arg
 	    const char **argv, const size_t *argvlen);
 
 /*
- * Runs a Lua script by SHA (EVALSHA), loading it with EVAL when Redis
- * answers NOSCRIPT. script must stay valid for the life of r.
+ * Runs a Lua script by SHA (EVALSHA). Every script used is loaded (SCRIPT
+ * LOAD) on first use and again on every reconnection, pipelined ahead of
+ * the commands, so it is known when its EVALSHA arrives; if the cache is
+ * flushed under us, that one call fails with NOSCRIPT and the scripts are
+ * loaded again. script must be static text (compared by address).
  */
 int	kb_redis_eval(struct kb_redis *r, const char *script, kb_redis_cb cb, void *arg,
 	    int nkeys, int nargs, const char **args, const size_t *argslen);

@@ -13,6 +13,7 @@
 
 #define HTTP_SERVER_MAGIC	0x6b627376u	/* "kbsv" */
 #define HTTP_PENDING_MAGIC	0x6b627077u	/* "kbpw" */
+#define HTTP_JSON_DEPTH		64		/* deeper webhook bodies are malformed */
 
 /* Open-connection accounting for server.max_connections (conn-gate.c). */
 struct http_conn_gate {
@@ -34,6 +35,7 @@ struct kb_http_server {
 	struct evhttp		*http;
 	struct evhttp_bound_socket *bound;
 	struct http_conn_gate	 gate;
+	struct json_tokener	*tokener;	/* webhook bodies; reset per request */
 	int			 port;
 	size_t			 inflight;	/* webhooks waiting for Redis */
 	int			 draining;

@@ -50,12 +50,13 @@ kb_queue_enqueue(struct kb_redis *r, const char *prefix, uint64_t dedupe_window_
     const struct kb_queue_event *ev, kb_enqueue_cb cb, void *arg)
 {
 	struct enqueue_req	*req;
-	char			*seen, *stream, ttl[32], received[32];
+	char			 seen[512], stream[128], ttl[32], received[32];
 	const char		*args[7];
 	size_t			 lens[7];
 
-	seen = xasprintf("{%s}:%s:%s", prefix, KB_QUEUE_SEEN_KEY, ev->id);
-	stream = xasprintf("{%s}:%s", prefix, KB_QUEUE_EVENTS_KEY);
+	/* prefix is at most 64 characters (config) and ids at most 256 (verify.h). */
+	snprintf(seen, sizeof seen, "{%s}:%s:%s", prefix, KB_QUEUE_SEEN_KEY, ev->id);
+	snprintf(stream, sizeof stream, "{%s}:%s", prefix, KB_QUEUE_EVENTS_KEY);
 	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)dedupe_window_ms);
 	snprintf(received, sizeof received, "%llu", (unsigned long long)ev->received_at_ms);
 	args[0] = seen;		lens[0] = strlen(seen);
@@ -70,6 +71,4 @@ kb_queue_enqueue(struct kb_redis *r, const char *prefix, uint64_t dedupe_window_
 	req->cb = cb;
 	req->arg = arg;
 	kb_redis_eval(r, enqueue_script, enqueue_reply_cb, req, 2, 7, args, lens);
-	free(seen);
-	free(stream);
 }

@@ -17,6 +17,13 @@
 #define REDIS_RECONNECT_MIN_MS	100
 #define REDIS_RECONNECT_MAX_MS	2000
 #define REDIS_MAX_ARGS		64
+#define REDIS_MAX_SCRIPTS	16
+
+/* A Lua script run by SHA; loaded on every (re)connection before any command. */
+struct redis_script {
+	const char	*src;		/* borrowed: static text */
+	char		 sha[2 * SHA_DIGEST_LENGTH + 1];
+};
 
 struct kb_redis {
 	struct event_base	*base;
@@ -30,6 +37,8 @@ struct kb_redis {
 	struct event		*reconnect_ev;	/* backoff before the next attempt */
 	struct event		*connect_to_ev;	/* connect deadline */
 	struct event		*deadline_ev;	/* oldest pending command's deadline */
+	struct redis_script	 scripts[REDIS_MAX_SCRIPTS];
+	int			 nscripts;
 	struct redis_cmd	*pending;	/* commands awaiting a reply, oldest first */
 	struct redis_cmd	*pending_tail;
 };
@@ -42,11 +51,6 @@ struct redis_cmd {
 	int			 done;		/* user callback already ran */
 	uint64_t		 deadline_ms;
 	struct redis_cmd	*next, *prev;
-	/* EVALSHA fallback: the script and arguments to resend as EVAL. */
-	const char		*script;
-	int			 nargv;
-	char			**argv;
-	size_t			*argvlen;
 };
 
 static void	redis_connect(struct kb_redis *r);
@@ -159,12 +163,6 @@ redis_cmd_unlink(struct kb_redis *r, struct redis_cmd *c)
 static void
 redis_cmd_free(struct redis_cmd *c)
 {
-	int	i;
-
-	for (i = 0; i < c->nargv; i++)
-		free(c->argv[i]);
-	free(c->argv);
-	free(c->argvlen);
 	free(c);
 }
 
@@ -178,8 +176,7 @@ redis_cmd_complete(struct redis_cmd *c, redisReply *reply)
 	c->cb(c->r, reply, c->arg);
 }
 
-static int	redis_send(struct kb_redis *r, struct redis_cmd *c, int argc, const char **argv,
-		    const size_t *argvlen);
+static void	redis_load_scripts(struct kb_redis *r);
 
 static void
 redis_reply_cb(redisAsyncContext *ac, void *reply_, void *privdata)
@@ -188,21 +185,14 @@ redis_reply_cb(redisAsyncContext *ac, void *reply_, void *privdata)
 	struct kb_redis		*r = c->r;
 	redisReply		*reply = reply_;
 
-	if (!c->done && reply != NULL && c->script != NULL && reply->type == REDIS_REPLY_ERROR &&
-	    strncmp(reply->str, "NOSCRIPT", 8) == 0 && r->ac == ac) {
-		/* The script cache was flushed (restart, failover): send the script itself. */
-		const char	*script = c->script;
-
-		c->script = NULL;
-		free(c->argv[0]);
-		c->argv[0] = xstrdup("EVAL");
-		c->argvlen[0] = 4;
-		free(c->argv[1]);
-		c->argv[1] = xstrdup(script);
-		c->argvlen[1] = strlen(script);
-		if (redis_send(r, c, c->nargv, (const char **)c->argv, c->argvlen) == 0)
-			return;
-		reply = NULL;
+	/*
+	 * NOSCRIPT: someone flushed the script cache while we were connected.
+	 * This command fails (its caller retries); the scripts are loaded again.
+	 */
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
+	    r->ac == ac) {
+		kb_warn("redis %s: script cache was flushed; loading the scripts again", r->name);
+		redis_load_scripts(r);
 	}
 	redis_cmd_unlink(r, c);
 	redis_cmd_complete(c, reply);
@@ -326,6 +316,19 @@ redis_auth_select(struct kb_redis *r)
 	}
 }
 
+/* Queues SCRIPT LOAD for every known script; replies are not needed (errors surface as NOSCRIPT). */
+static void
+redis_load_scripts(struct kb_redis *r)
+{
+	const char	*argv[3] = { "SCRIPT", "LOAD", NULL };
+	int		 i;
+
+	for (i = 0; i < r->nscripts; i++) {
+		argv[2] = r->scripts[i].src;
+		redisAsyncCommandArgv(r->ac, NULL, NULL, 3, argv, NULL);
+	}
+}
+
 static void
 redis_connect(struct kb_redis *r)
 {
@@ -348,6 +351,7 @@ redis_connect(struct kb_redis *r)
 	redisAsyncSetConnectCallback(r->ac, redis_connect_cb);
 	redisAsyncSetDisconnectCallback(r->ac, redis_disconnect_cb);
 	redis_auth_select(r);
+	redis_load_scripts(r);
 	tv.tv_sec = (time_t)(r->connect_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)((r->connect_timeout_ms % 1000) * 1000);
 	event_add(r->connect_to_ev, &tv);
@@ -488,38 +492,54 @@ kb_redis_command_argv(struct kb_redis *r, kb_redis_cb cb, void *arg, int argc, c
 	return (redis_dispatch(r, redis_cmd_new(r, cb, arg), argc, argv, argvlen));
 }
 
+/* The script's entry, registering it (and loading it now, if connected) on first use. */
+static const struct redis_script *
+redis_script_get(struct kb_redis *r, const char *src)
+{
+	struct redis_script	*sc;
+	unsigned char		 digest[SHA_DIGEST_LENGTH];
+	const char		*argv[3] = { "SCRIPT", "LOAD", src };
+	int			 i;
+
+	for (i = 0; i < r->nscripts; i++)
+		if (r->scripts[i].src == src)
+			return (&r->scripts[i]);
+	if (r->nscripts == REDIS_MAX_SCRIPTS)
+		abort();	/* a programming error: raise REDIS_MAX_SCRIPTS */
+	sc = &r->scripts[r->nscripts++];
+	sc->src = src;
+	SHA1((const unsigned char *)src, strlen(src), digest);
+	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+		snprintf(sc->sha + 2 * i, 3, "%02x", digest[i]);
+	/* Pipelined ahead of the EVALSHA that follows, so Redis knows the script in time. */
+	if (r->ac != NULL && r->connected)
+		redisAsyncCommandArgv(r->ac, NULL, NULL, 3, argv, NULL);
+	return (sc);
+}
+
 int
 kb_redis_eval(struct kb_redis *r, const char *script, kb_redis_cb cb, void *arg, int nkeys, int nargs,
     const char **args, const size_t *argslen)
 {
-	struct redis_cmd	*c;
-	unsigned char		 digest[SHA_DIGEST_LENGTH];
-	char			 sha[2 * SHA_DIGEST_LENGTH + 1], nk[16];
-	int			 i;
+	const struct redis_script	*sc;
+	const char			*argv[REDIS_MAX_ARGS];
+	size_t				 argvlen[REDIS_MAX_ARGS];
+	char				 nk[16];
+	int				 i;
 
 	if (nargs + 3 > REDIS_MAX_ARGS)
 		abort();
-	SHA1((const unsigned char *)script, strlen(script), digest);
-	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
-		snprintf(sha + 2 * i, 3, "%02x", digest[i]);
+	sc = redis_script_get(r, script);
 	snprintf(nk, sizeof nk, "%d", nkeys);
-
-	/* Keep a copy of the arguments: a NOSCRIPT answer resends them with EVAL. */
-	c = redis_cmd_new(r, cb, arg);
-	c->script = script;
-	c->nargv = nargs + 3;
-	c->argv = xcalloc((size_t)c->nargv, sizeof *c->argv);
-	c->argvlen = xcalloc((size_t)c->nargv, sizeof *c->argvlen);
-	c->argv[0] = xstrdup("EVALSHA");
-	c->argvlen[0] = 7;
-	c->argv[1] = xstrdup(sha);
-	c->argvlen[1] = strlen(sha);
-	c->argv[2] = xstrdup(nk);
-	c->argvlen[2] = strlen(nk);
+	argv[0] = "EVALSHA";
+	argvlen[0] = 7;
+	argv[1] = sc->sha;
+	argvlen[1] = strlen(sc->sha);
+	argv[2] = nk;
+	argvlen[2] = strlen(nk);
 	for (i = 0; i < nargs; i++) {
-		c->argv[i + 3] = xmalloc(argslen[i] + 1);
-		memcpy(c->argv[i + 3], args[i], argslen[i]);
-		c->argvlen[i + 3] = argslen[i];
+		argv[i + 3] = args[i];
+		argvlen[i + 3] = argslen[i];
 	}
-	return (redis_dispatch(r, c, c->nargv, (const char **)c->argv, c->argvlen));
+	return (kb_redis_command_argv(r, cb, arg, nargs + 3, argv, argvlen));
 }

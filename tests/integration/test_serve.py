@@ -107,7 +107,8 @@ def test_unauthenticated_is_401(serve, redis_server, case):
     assert "MfKQ9r8" not in serve.proc.output()      # the secret never reaches the log
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"", b'{"id": "x"} trailing', b'{"id": "\xff\xfe"}', b"[1,2"])
+@pytest.mark.parametrize("raw", [b"{not json", b"", b'{"id": "x"} trailing', b'{"id": "\xff\xfe"}', b"[1,2",
+                                 b"[" * 100 + b"]" * 100])
 def test_malformed_json_is_400(serve, redis_server, raw):
     status, _, data = serve.send(body=raw, msg_id="evt_" + uuid.uuid4().hex)
     assert status == 400
@@ -327,3 +328,12 @@ def test_none_scheme_warns(programs, workdir, redis_server):
     body = json.dumps(order_event()).encode()
     assert serve.request("POST", "/webhooks/aspos", body, {"Content-Type": "application/json"})[0] == 202
     assert "NOT authenticated" in serve.proc.output()
+
+
+def test_script_cache_flush_costs_at_most_one_retry(serve, redis_server):
+    assert serve.send()[0] == 202
+    redis_server.client.script_flush()
+    first = serve.send()[0]
+    assert first in (202, 503)
+    assert serve.send()[0] == 202
+    assert serve.send()[0] == 202
