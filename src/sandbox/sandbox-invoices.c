@@ -184,7 +184,8 @@ inv_line(struct inv_state *is, xmlNodePtr line, int id)
 		price = llround((double)inc / (1.0 + rate / 100.0));
 		have_price = 1;
 	}
-	if (!have_price && (oneoff || art != NULL))
+	/* No price to report when the line already failed to name its sub-article. */
+	if (!have_price && (oneoff || (art != NULL && !sb_x_failed(line))))
 		sb_err_at(line, "unitspriceexcl", "Price must not be empty.");
 
 	s = sb_x_ctext(line, "dim1");
@@ -311,7 +312,11 @@ sb_invoice_write(struct sb_ctx *ctx, xmlNodePtr req)
 	status = sb_x_ctext(hdr, "status");
 	if (*status == '\0' || strcmp(status, "default") == 0)
 		status = SB_RULE_DEFAULT_INVOICE_STATUS;
-	else if (strcmp(status, "concept") != 0 && strcmp(status, "final") != 0)
+	else if (strcmp(status, "concept") == 0)
+		status = "concept";	/* static strings: the header's text is rewritten below */
+	else if (strcmp(status, "final") == 0)
+		status = "final";
+	else
 		sb_err_at(hdr, "status", "Status %s is not valid (concept or final).", status);
 	if ((el = sb_x_child(hdr, "invoicenumber")) != NULL && *sb_x_text(el) != '\0') {
 		if (sb_int_parse(sb_x_text(el), 1, 999999999999LL, &number) == -1)

@@ -24,6 +24,7 @@
 #include <libxml/parser.h>
 
 #include "kassaboek/log.h"
+#include "kassaboek/portfile.h"
 #include "kassaboek/units.h"
 #include "kassaboek/xmalloc.h"
 #include "sandbox.h"
@@ -287,32 +288,6 @@ main_split_listen(const char *s, char *host, size_t hlen, int *port)
 	return (0);
 }
 
-static int
-main_write_port_file(const char *path, int port)
-{
-	char	*tmp;
-	FILE	*f;
-	int	 rc = -1;
-
-	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	if ((f = fopen(tmp, "w")) == NULL)
-		goto out;
-	fprintf(f, "%d\n", port);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		fclose(f);
-		unlink(tmp);
-		goto out;
-	}
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(tmp);
-	return (rc);
-}
-
 static void
 main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -404,7 +379,7 @@ main(int argc, char **argv)
 	snprintf(srv.bound_url, sizeof srv.bound_url, strchr(host, ':') != NULL ?
 	    "http://[%s]:%d" : "http://%s:%d", host, port);
 	srv.port = port;
-	if (srv.cfg.port_file != NULL && main_write_port_file(srv.cfg.port_file, port) == -1) {
+	if (srv.cfg.port_file != NULL && kb_write_port_file(srv.cfg.port_file, port) == -1) {
 		kb_error("cannot write the port file %s", srv.cfg.port_file);
 		rc = EX_CANTCREAT;
 		goto out;

@@ -78,13 +78,15 @@ sb_soap_fault(struct sb_call *call, int http_status, int v12, const char *faultc
 		xmlNodeSetLang(el, (const xmlChar *)"en");
 		det = xmlNewChild(fault, ns, (const xmlChar *)"Detail", NULL);
 	} else {
-		xmlNewTextChild(fault, NULL, (const xmlChar *)"faultcode", (const xmlChar *)faultcode);
-		xmlNewTextChild(fault, NULL, (const xmlChar *)"faultstring", (const xmlChar *)message);
-		det = xmlNewChild(fault, NULL, (const xmlChar *)"detail", NULL);
+		/* SOAP 1.1: faultcode, faultstring and detail are unqualified. */
+		sb_x_add(fault, "faultcode", faultcode);
+		sb_x_add(fault, "faultstring", message);
+		det = sb_x_add(fault, "detail", NULL);
 	}
-	xmlNewTextChild(det, NULL, (const xmlChar *)"message", (const xmlChar *)message);
-	xmlNewTextChild(det, NULL, (const xmlChar *)"code", (const xmlChar *)code);
-	xmlNewTextChild(det, NULL, (const xmlChar *)"source", (const xmlChar *)source);
+	/* sb_x_add makes no-namespace children (xmlNewChild would inherit soap:). */
+	sb_x_add(det, "message", message);
+	sb_x_add(det, "code", code);
+	sb_x_add(det, "source", source);
 	/* §7.1: on 401/403 the reason phrase carries "<code>: <description>". */
 	if (http_status == 401 || http_status == 403) {
 		snprintf(call->reason_buf, sizeof call->reason_buf, "%.16s: %.120s", code, message);

@@ -117,7 +117,7 @@ sb_transaction_write(struct sb_ctx *ctx, xmlNodePtr req)
 	long			 day = -1;
 	int64_t			 debit = 0, credit = 0, v;
 	int			 y, m, nlines = 0, final;
-	char			 key[96], a[40];
+	char			 key[96], a[40], daybook_buf[64];
 
 	echo = xmlDocCopyNode(req, ctx->out, 1);
 	hdr = sb_x_child(echo, "header");
@@ -133,7 +133,9 @@ sb_transaction_write(struct sb_ctx *ctx, xmlNodePtr req)
 		sb_err(echo, "Office %s does not exist.", officecode);
 		return (echo);
 	}
-	daybook = sb_x_ctext(hdr, "code");
+	/* A copy: the header's <code> is rewritten (with name attributes) below. */
+	snprintf(daybook_buf, sizeof daybook_buf, "%s", sb_x_ctext(hdr, "code"));
+	daybook = daybook_buf;
 	if (*daybook == '\0') {
 		sb_err_at(hdr, "code", "Transaction type must not be empty.");
 		return (echo);
