@@ -20,6 +20,18 @@ BUILDDIR = os.environ.get("KB_BUILDDIR", os.path.join(os.path.dirname(__file__),
 SRCDIR = os.environ.get("KB_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "novalgrind: too timing-sensitive to run under valgrind")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("KB_VALGRIND") == "1":
+        skip = pytest.mark.skip(reason="timing-sensitive: not run under valgrind")
+        for item in items:
+            if "novalgrind" in item.keywords:
+                item.add_marker(skip)
+
+
 def program(name):
     """Path of a built program, e.g. program('kassaboek')."""
     return os.path.join(BUILDDIR, "src", name)

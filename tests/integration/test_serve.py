@@ -124,6 +124,7 @@ def test_body_over_max_body_is_413_and_not_stored(serve, redis_server):
     assert entries(redis_server) == []
 
 
+@pytest.mark.novalgrind
 def test_413_does_not_read_the_body(serve):
     """A huge Content-Length is refused from the headers, without waiting for the body."""
     s = socket.create_connection(("127.0.0.1", serve.port), timeout=5)
@@ -267,6 +268,7 @@ def test_sigterm_under_load_loses_no_acknowledged_event(programs, workdir, redis
     assert set(acked) <= stored
 
 
+@pytest.mark.novalgrind
 def test_slow_client_is_cut_off(programs, workdir, redis_server):
     serve = Serve(programs, workdir, redis_server.url, extra="request_timeout = 1s")
     s = socket.create_connection(("127.0.0.1", serve.port), timeout=5)
