@@ -9,6 +9,7 @@
 
 #include "../../src/config-internal.h"
 #include "kassaboek/config.h"
+#include "check-main.h"
 
 #define SECRET	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -214,13 +215,11 @@ START_TEST(test_example_file_matches_table)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+config_suite(void)
 {
 	Suite	*s = suite_create("config");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_defaults_and_values);
 	tcase_add_test(tc, test_env_overrides_file);
@@ -232,9 +231,7 @@ main(void)
 	tcase_add_test(tc, test_print_redacts_secrets);
 	tcase_add_test(tc, test_example_file_matches_table);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (s);
 }
+
+KB_CHECK_MAIN(config_suite)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "kassaboek/units.h"
+#include "check-main.h"
 
 START_TEST(test_sizes)
 {
@@ -70,21 +71,17 @@ START_TEST(test_ints_and_bools)
 }
 END_TEST
 
-int
-main(void)
+static Suite *
+units_suite(void)
 {
 	Suite	*s = suite_create("units");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_ints_and_bools);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (s);
 }
+
+KB_CHECK_MAIN(units_suite)

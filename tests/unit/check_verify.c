@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kassaboek/verify.h"
+#include "check-main.h"
 
 /* The Standard Webhooks specification's own example. */
 #define SPEC_SECRET	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -289,14 +290,4 @@ verify_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(verify_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-}
+KB_CHECK_MAIN(verify_suite)
