@@ -213,6 +213,8 @@ main_parse(int argc, char **argv, struct sb_config *cfg)
 			if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
 				main_die_usage(name, "must start with http:// or https://");
 			cfg->public_url = optarg;
+			while (strlen(optarg) > 8 && optarg[strlen(optarg) - 1] == '/')
+				optarg[strlen(optarg) - 1] = '\0';	/* §1: no trailing slash */
 			break;
 		case OPT_LATENCY:
 			if (sb_faults_parse_latency(optarg, &cfg->faults.latency_min_ms,

@@ -309,6 +309,20 @@ soap_get(struct sb_call *call, int finder)
 	free(wsdl);
 }
 
+/* HEAD and OPTIONS are queries (§7.3); other methods cost a write. Only POST and GET are served. */
+static void
+soap_other_method(struct sb_call *call)
+{
+	enum evhttp_cmd_type	cmd = evhttp_request_get_command(call->req);
+
+	if (soap_meter(call, cmd == EVHTTP_REQ_HEAD || cmd == EVHTTP_REQ_OPTIONS ?
+	    SB_RULE_CREDITS_QUERY : SB_RULE_CREDITS_WRITE, 0) == -1)
+		return;
+	evhttp_add_header(evhttp_request_get_output_headers(call->req), "Allow", "GET, POST");
+	sb_reply_text(call, cmd == EVHTTP_REQ_OPTIONS ? 200 : 405, cmd == EVHTTP_REQ_OPTIONS ? "" :
+	    "Method Not Allowed\n");
+}
+
 /* Counts lines of every transaction in the payload; > the limit means HTTP 400. */
 static int
 soap_too_many_lines(xmlNodePtr root)
@@ -343,8 +357,7 @@ sb_soap_processxml(struct sb_call *call)
 		return;
 	}
 	if (evhttp_request_get_command(call->req) != EVHTTP_REQ_POST) {
-		if (soap_meter(call, SB_RULE_CREDITS_WRITE, 0) == 0)
-			sb_reply_text(call, 405, "Method Not Allowed\n");
+		soap_other_method(call);
 		return;
 	}
 	parsed = soap_parse(call, &s, cause, sizeof cause) == 0 &&
@@ -419,8 +432,7 @@ sb_soap_finder(struct sb_call *call)
 		return;
 	}
 	if (evhttp_request_get_command(call->req) != EVHTTP_REQ_POST) {
-		if (soap_meter(call, SB_RULE_CREDITS_WRITE, 0) == 0)
-			sb_reply_text(call, 405, "Method Not Allowed\n");
+		soap_other_method(call);
 		return;
 	}
 	parsed = soap_parse(call, &s, cause, sizeof cause) == 0 &&

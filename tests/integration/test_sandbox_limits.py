@@ -2,7 +2,7 @@
 cap (429 + Retry-After + X-RateLimit-*), fault injection at start-up and at
 run time (latency, 5xx, hangs, drops, forced 429), the inspection API and
 reset, and many concurrent requests without blocking."""
-import http.client
+import http.client as httpclient
 import os
 import socket
 import threading
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from twinfield_soap import TwinfieldClient, sandbox_binary, start_sandbox
+from twinfield_soap import TwinfieldClient, http, sandbox_binary, start_sandbox
 
 pytestmark = pytest.mark.skipif(not os.access(sandbox_binary(), os.X_OK),
                                 reason="src/kassaboek-sandbox not built")
@@ -44,11 +44,14 @@ def test_credit_budget_gives_429_with_retry_after(programs, workdir):
     soap = [q for q in sb.requests() if q["path"].startswith("/webservices/")]
     assert [q["credits"] for q in soap] == [1, 3, 1, 3, 0]
     assert [q["status"] for q in soap] == [200, 200, 200, 200, 429]
-    # The token endpoint is not metered.
+    # The token endpoint is not metered; OPTIONS is a query (1 credit), refused here too.
     assert tw.token(fresh=True)
+    assert http("OPTIONS", sb.url + "/webservices/finder.asmx").status == 429
     # A new budget at run time opens the window again.
     sb.post("limits", {"credits_per_minute": 100})
     assert tw.process(READ).status == 200
+    r = http("OPTIONS", sb.url + "/webservices/finder.asmx")
+    assert r.status == 200 and r.header("X-RateLimit-Credited") == "1"
 
 
 def test_credit_window_slides(programs, workdir):
@@ -160,17 +163,17 @@ def test_hang_and_drop(programs, workdir):
         tw.process(READ, timeout=0.5)
     assert time.monotonic() - t0 < 1.4
     # The hung request's connection is closed after hang_ms, without an answer.
-    conn = http.client.HTTPConnection("127.0.0.1", sb.port, timeout=5)
+    conn = httpclient.HTTPConnection("127.0.0.1", sb.port, timeout=5)
     body = ('<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
             'envelope/"><soap:Body/></soap:Envelope>')
     t0 = time.monotonic()
     conn.request("POST", "/webservices/processxml.asmx", body)
-    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+    with pytest.raises((httpclient.RemoteDisconnected, ConnectionError)):
         conn.getresponse()
     assert 1.3 <= time.monotonic() - t0 < 4
     conn.close()
     sb.post("faults", {"hang_rate": 0, "drop_rate": 100})
-    with pytest.raises((http.client.RemoteDisconnected, ConnectionError, OSError)):
+    with pytest.raises((httpclient.RemoteDisconnected, ConnectionError, OSError)):
         tw.process(READ)
     sb.post("faults", {"drop_rate": 0})
     assert tw.process(READ).status == 200

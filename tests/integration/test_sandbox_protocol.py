@@ -211,6 +211,13 @@ def test_soapaction_and_envelope_checks(sb):
                               'action="http://www.twinfield.com/ProcessXmlString"'})
     assert r.status == 200 and r.header("Content-Type").startswith("application/soap+xml")
     assert r.result.get("result") == "1"
+    env12 = process_xml_envelope(READ_DEB, token="bad", company="001", soap12=True)
+    r = http("POST", sb.url + "/webservices/processxml.asmx", env12,
+             {"Content-Type": 'application/soap+xml; action="http://www.twinfield.com/ProcessXmlString"'})
+    assert r.status == 401
+    s12 = "{http://www.w3.org/2003/05/soap-envelope}"
+    assert r.envelope.findtext(".//%sCode/%sValue" % (s12, s12)) == "soap:Sender"
+    assert r.fault[2] == "354"
 
 
 def test_wsdl(sb):
