@@ -119,7 +119,7 @@ article_enrich(struct sb_ctx *ctx, struct sb_office *off, xmlNodePtr st, enum sb
 {
 	xmlNodePtr	 hdr, l, next, el;
 	struct sb_obj	*o;
-	const char	*name, *shortname, *found;
+	const char	*name, *shortname;
 	char		 buf[32];
 	int		 id = 1;
 
@@ -161,10 +161,8 @@ article_enrich(struct sb_ctx *ctx, struct sb_office *off, xmlNodePtr st, enum sb
 			sb_x_add(l, "units", "1");
 		if ((el = sb_x_child(l, "freetext1")) != NULL && *sb_x_text(el) != '\0')
 			sb_ref_dim(ctx, el, off->code, sb_x_text(el));
-		if ((el = sb_x_child(l, "freetext2")) != NULL && *sb_x_text(el) != '\0') {
-			if (sb_find_dim(ctx->store, off->code, sb_x_text(el), article_kpl_types, &found))
-				sb_ref_dim(ctx, el, off->code, sb_x_text(el));
-		}
+		if ((el = sb_x_child(l, "freetext2")) != NULL && *sb_x_text(el) != '\0')
+			sb_ref_dim(ctx, el, off->code, sb_x_text(el));
 	}
 }
 

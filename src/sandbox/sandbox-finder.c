@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,7 +206,6 @@ finder_dims(struct sb_store *st, struct finder *f, struct finder_req *r, const c
 	struct sb_obj	**v;
 	const char	 *name, *shortname;
 	size_t		  n, i;
-	int		  rel = strcmp(dimtype, "DEB") == 0 || strcmp(dimtype, "CRD") == 0;
 
 	v = sb_store_list(st, office, dimtype, &n);
 	for (i = 0; i < n; i++) {
@@ -218,7 +218,6 @@ finder_dims(struct sb_store *st, struct finder *f, struct finder_req *r, const c
 			finder_row(f, v[i]->code, name, hidden ? (v[i]->status == SB_HIDE ?
 			    "hidden" : "active") : NULL);
 	}
-	(void)rel;
 	free(v);
 }
 

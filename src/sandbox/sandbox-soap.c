@@ -350,7 +350,7 @@ sb_soap_processxml(struct sb_call *call)
 	xmlNsPtr		 tns;
 	const char		*xml = "";
 	char			 cause[512], pcause[512] = "", *dump;
-	int			 parsed, need_company;
+	int			 parsed, need_company, credits;
 
 	if (evhttp_request_get_command(call->req) == EVHTTP_REQ_GET) {
 		soap_get(call, 0);
@@ -371,9 +371,10 @@ sb_soap_processxml(struct sb_call *call)
 	}
 	sb_log_describe(call, proot != NULL ? (const char *)proot->name : NULL, s.company,
 	    parsed ? xml : NULL, 0);
-	if (soap_meter(call, soap_cost(proot), s.v12) == -1)
+	credits = soap_cost(proot);
+	if (soap_meter(call, credits, s.v12) == -1)
 		goto out;
-	sb_log_describe(call, NULL, NULL, NULL, soap_cost(proot));
+	sb_log_describe(call, NULL, NULL, NULL, credits);
 	if (sb_http_inject_error(call, 1, "ProcessXmlString"))
 		goto out;
 	if (!parsed) {
