@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from twinfield_soap import TwinfieldClient, http, sandbox_binary, start_sandbox
+from twinfield_soap import TwinfieldClient, http_request, sandbox_binary, start_sandbox
 
 pytestmark = pytest.mark.skipif(not os.access(sandbox_binary(), os.X_OK),
                                 reason="src/kassaboek-sandbox not built")
@@ -46,11 +46,11 @@ def test_credit_budget_gives_429_with_retry_after(programs, workdir):
     assert [q["status"] for q in soap] == [200, 200, 200, 200, 429]
     # The token endpoint is not metered; OPTIONS is a query (1 credit), refused here too.
     assert tw.token(fresh=True)
-    assert http("OPTIONS", sb.url + "/webservices/finder.asmx").status == 429
+    assert http_request("OPTIONS", sb.url + "/webservices/finder.asmx").status == 429
     # A new budget at run time opens the window again.
     sb.post("limits", {"credits_per_minute": 100})
     assert tw.process(READ).status == 200
-    r = http("OPTIONS", sb.url + "/webservices/finder.asmx")
+    r = http_request("OPTIONS", sb.url + "/webservices/finder.asmx")
     assert r.status == 200 and r.header("X-RateLimit-Credited") == "1"
 
 

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from twinfield_soap import (SOAP11, TWF, TwinfieldClient, envelope, http, process_xml_envelope,
+from twinfield_soap import (SOAP11, TWF, TwinfieldClient, envelope, http_request, process_xml_envelope,
                             sandbox_binary, start_sandbox)
 
 pytestmark = pytest.mark.skipif(not os.access(sandbox_binary(), os.X_OK),
@@ -49,7 +49,7 @@ def test_token_grant_and_validation(sb):
     bad = tw.token_request({"grant_type": "refresh_token", "refresh_token": "sandbox-refresh-token"},
                            secret="wrong")
     assert bad.status == 401 and json.loads(bad.body)["error"] == "invalid_client"
-    nobasic = http("POST", sb.url + "/auth/authentication/connect/token",
+    nobasic = http_request("POST", sb.url + "/auth/authentication/connect/token",
                    b"grant_type=refresh_token&refresh_token=sandbox-refresh-token",
                    {"Content-Type": "application/x-www-form-urlencoded"})
     assert nobasic.status == 401
@@ -201,18 +201,18 @@ def test_soapaction_and_envelope_checks(sb):
     env = process_xml_envelope(READ_DEB, token=tw.token(), company="001")
     r = tw.soap("/webservices/processxml.asmx", "ProcessXmlDocument", env)
     assert r.status == 500 and "SOAPAction" in r.fault[1]
-    r = http("POST", sb.url + "/webservices/processxml.asmx", b"<notsoap/>",
+    r = http_request("POST", sb.url + "/webservices/processxml.asmx", b"<notsoap/>",
              {"Content-Type": "text/xml", "SOAPAction": "http://www.twinfield.com/ProcessXmlString"})
     assert r.status == 500 and r.fault[0] == "soap:Client" and r.fault[2] == "187"
     # SOAP 1.2 envelope: answered in SOAP 1.2.
     env12 = process_xml_envelope(READ_DEB, token=tw.token(), company="001", soap12=True)
-    r = http("POST", sb.url + "/webservices/processxml.asmx", env12,
+    r = http_request("POST", sb.url + "/webservices/processxml.asmx", env12,
              {"Content-Type": 'application/soap+xml; charset=utf-8; '
                               'action="http://www.twinfield.com/ProcessXmlString"'})
     assert r.status == 200 and r.header("Content-Type").startswith("application/soap+xml")
     assert r.result.get("result") == "1"
     env12 = process_xml_envelope(READ_DEB, token="bad", company="001", soap12=True)
-    r = http("POST", sb.url + "/webservices/processxml.asmx", env12,
+    r = http_request("POST", sb.url + "/webservices/processxml.asmx", env12,
              {"Content-Type": 'application/soap+xml; action="http://www.twinfield.com/ProcessXmlString"'})
     assert r.status == 401
     s12 = "{http://www.w3.org/2003/05/soap-envelope}"
@@ -223,7 +223,7 @@ def test_soapaction_and_envelope_checks(sb):
 def test_wsdl(sb):
     for path, op, action in (("processxml", "ProcessXmlString", "http://www.twinfield.com/ProcessXmlString"),
                              ("finder", "Search", "http://www.twinfield.com/Search")):
-        r = http("GET", sb.url + "/webservices/%s.asmx?wsdl" % path)
+        r = http_request("GET", sb.url + "/webservices/%s.asmx?wsdl" % path)
         assert r.status == 200
         doc = ET.fromstring(r.body)
         w = "{http://schemas.xmlsoap.org/wsdl/}"

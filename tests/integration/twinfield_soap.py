@@ -12,10 +12,8 @@ as CDATA with cdata=True); answers are parsed into a Response that exposes
 the SOAP fault (code, message) or the result document.
 """
 import base64
-import glob
 import json
 import os
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -155,7 +153,7 @@ class Response:
         return out
 
 
-def http(method, url, body=None, headers=None, timeout=10):
+def http_request(method, url, body=None, headers=None, timeout=10):
     """One HTTP request; a Response whatever the status (4xx/5xx included)."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
@@ -182,7 +180,7 @@ class TwinfieldClient:
 
     def token_request(self, form, client_id=None, secret=None):
         body = urllib.parse.urlencode(form).encode()
-        return http("POST", self.base + "/auth/authentication/connect/token", body,
+        return http_request("POST", self.base + "/auth/authentication/connect/token", body,
                     {"Content-Type": "application/x-www-form-urlencoded",
                      "Authorization": self.basic(client_id, secret)})
 
@@ -195,14 +193,14 @@ class TwinfieldClient:
         return self._token
 
     def validate(self, token):
-        return http("GET", self.base + "/auth/authentication/connect/accesstokenvalidation?token="
+        return http_request("GET", self.base + "/auth/authentication/connect/accesstokenvalidation?token="
                     + urllib.parse.quote(token))
 
     def soap(self, path, action, body, timeout=10, extra_headers=None):
         headers = {"Content-Type": "text/xml; charset=utf-8",
                    "SOAPAction": '"http://www.twinfield.com/%s"' % action}
         headers.update(extra_headers or {})
-        return http("POST", self.base + path, body, headers, timeout=timeout)
+        return http_request("POST", self.base + path, body, headers, timeout=timeout)
 
     def process(self, payload, company="001", token=None, cdata=False, timeout=10, **kw):
         """ProcessXmlString with the payload; company None leaves CompanyCode out."""
@@ -228,7 +226,7 @@ class Sandbox:
 
     def api(self, path, body=None, method=None):
         data = None if body is None else json.dumps(body).encode()
-        r = http(method or ("GET" if body is None else "POST"), self.url + "/_sandbox/" + path,
+        r = http_request(method or ("GET" if body is None else "POST"), self.url + "/_sandbox/" + path,
                  data, {"Content-Type": "application/json"})
         return r.status, json.loads(r.body) if r.body else None
 
