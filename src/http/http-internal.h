@@ -35,7 +35,6 @@ struct kb_http_server {
 	struct evhttp		*http;
 	struct evhttp_bound_socket *bound;
 	struct http_conn_gate	 gate;
-	struct json_tokener	*tokener;	/* webhook bodies; reset per request */
 	int			 port;
 	size_t			 inflight;	/* webhooks waiting for Redis */
 	int			 draining;
@@ -56,6 +55,23 @@ void	http_request_finished(struct kb_http_server *s);
 void	http_healthz_cb(struct evhttp_request *req, void *arg);
 void	http_readyz_cb(struct evhttp_request *req, void *arg);
 void	http_metrics_cb(struct evhttp_request *req, void *arg);
+
+/* envelope.c: what the receiver reads of a webhook body. */
+struct http_envelope {
+	int	is_object;		/* the body is a JSON object */
+	int	has_id;			/* top-level "id" is a string of at most KB_VERIFY_MAX_ID bytes */
+	int	has_type;		/* top-level "type" is a string */
+	int	data_is_object;		/* top-level "data" is an object */
+	char	id[KB_VERIFY_MAX_ID + 1];
+	char	type[64];		/* empty when longer: no known type is */
+};
+
+/*
+ * Checks that body is exactly one well-formed JSON value in UTF-8, nested
+ * at most HTTP_JSON_DEPTH deep, and fills env. -1 with err for malformed
+ * JSON (the 400 case); the envelope rules are the caller's (422).
+ */
+int	http_envelope_parse(const char *body, size_t len, struct http_envelope *env, struct kb_err *err);
 
 /* event-types.c */
 int	http_event_type_known(const char *type);

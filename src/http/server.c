@@ -106,8 +106,6 @@ kb_http_server_new(struct event_base *base, const struct kb_config *cfg, struct 
 	s->redis = redis;
 	s->verify = verify;
 	s->metrics = metrics;
-	s->tokener = json_tokener_new_ex(HTTP_JSON_DEPTH);
-	json_tokener_set_flags(s->tokener, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	s->http = evhttp_new(base);
 	/* Limits: a client cannot send more than these, nor take longer. */
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)cfg->server.max_body);
@@ -161,8 +159,6 @@ kb_http_server_free(struct kb_http_server *s)
 	if (s->http != NULL)
 		evhttp_free(s->http);
 	http_conn_gate_clear(&s->gate);
-	if (s->tokener != NULL)
-		json_tokener_free(s->tokener);
 	s->magic = 0;
 	free(s);
 }

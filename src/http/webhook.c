@@ -104,24 +104,21 @@ webhook_is_json(const char *content_type)
 	return (len == 16 && strncasecmp(content_type, "application/json", 16) == 0);
 }
 
-/* Checks the envelope; on success *id and *type point into env (borrowed). */
+/* The envelope rules: on success *id and *type point into env. */
 static int
-webhook_envelope(struct json_object *env, const char **id, const char **type, struct kb_err *err)
+webhook_envelope(const struct http_envelope *env, const char **id, const char **type, struct kb_err *err)
 {
-	struct json_object	*v;
-
-	if (!json_object_is_type(env, json_type_object))
+	if (!env->is_object)
 		return (kb_err_set(err, "the body must be a JSON object"));
-	if (!json_object_object_get_ex(env, "type", &v) || !json_object_is_type(v, json_type_string))
+	if (!env->has_type)
 		return (kb_err_set(err, "missing string field 'type'"));
-	*type = json_object_get_string(v);
+	*type = env->type;
 	if (!http_event_type_known(*type))
 		return (kb_err_set(err, "unknown event type '%.64s'", *type));
-	if (!json_object_object_get_ex(env, "id", &v) || !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0)
-		return (kb_err_set(err, "missing string field 'id'"));
-	*id = json_object_get_string(v);
-	if (!json_object_object_get_ex(env, "data", &v) || !json_object_is_type(v, json_type_object))
+	if (!env->has_id || env->id[0] == '\0')
+		return (kb_err_set(err, "missing string field 'id' (at most %d bytes)", KB_VERIFY_MAX_ID));
+	*id = env->id;
+	if (!env->data_is_object)
 		return (kb_err_set(err, "missing object field 'data'"));
 	return (0);
 }
@@ -140,39 +137,6 @@ webhook_id_ok(const char *id)
 	return (1);
 }
 
-/* tok is the server's, reused: allocating one per request shows in profiles. */
-static struct json_object *
-webhook_parse(struct json_tokener *tok, const char *body, size_t len, struct kb_err *err)
-{
-	struct json_object	*obj;
-	enum json_tokener_error	 jerr;
-	size_t			 end;
-
-	if (len == 0) {
-		kb_err_set(err, "empty body");
-		return (NULL);
-	}
-	json_tokener_reset(tok);
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (obj == NULL || jerr != json_tokener_success) {
-		kb_err_set(err, "%s at offset %zu", jerr == json_tokener_continue ?
-		    "unexpected end of input" : json_tokener_error_desc(jerr), end);
-		json_object_put(obj);
-		obj = NULL;
-	} else {
-		while (end < len && isspace((unsigned char)body[end]))
-			end++;
-		if (end != len) {
-			kb_err_set(err, "trailing data at offset %zu", end);
-			json_object_put(obj);
-			obj = NULL;
-		}
-	}
-	return (obj);
-}
-
 static void
 webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 {
@@ -181,7 +145,7 @@ webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 	struct kb_verify_request	 vr;
 	struct kb_queue_event		 ev;
 	struct webhook_pending		*p;
-	struct json_object		*env = NULL;
+	struct http_envelope		 env;
 	const char			*id = NULL, *type = NULL, *body;
 	struct kb_err			 err;
 	size_t				 len;
@@ -211,13 +175,13 @@ webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 		http_reply_error(s, req, 415, "unsupported_media_type", "Content-Type must be application/json");
 		return;
 	}
-	if ((env = webhook_parse(s->tokener, body, len, &err)) == NULL) {
+	if (http_envelope_parse(body, len, &env, &err) == -1) {
 		http_reply_error(s, req, 400, "malformed_json", err.msg);
 		return;
 	}
-	if (webhook_envelope(env, &id, &type, &err) == -1) {
+	if (webhook_envelope(&env, &id, &type, &err) == -1) {
 		http_reply_error(s, req, 422, "unknown_event", err.msg);
-		goto out;
+		return;
 	}
 	/* The signed webhook-id is the idempotency key; schemes without one use the envelope id. */
 	if (vr.webhook_id != NULL)
@@ -225,12 +189,12 @@ webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 	if (!webhook_id_ok(id)) {
 		http_reply_error(s, req, 422, "unknown_event",
 		    "the event id must be 1 to 256 printable characters without spaces");
-		goto out;
+		return;
 	}
 	if (!kb_redis_connected(s->redis)) {
 		kb_log(KB_LOG_WARN, id, "webhook", "Redis unavailable, answered 503");
 		http_reply_error(s, req, 503, "unavailable", "the queue is unavailable, retry later");
-		goto out;
+		return;
 	}
 
 	p = xcalloc(1, sizeof *p);
@@ -247,8 +211,6 @@ webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 	s->inflight++;
 	kb_queue_enqueue(s->redis, s->cfg->redis.prefix, s->cfg->server.dedupe_window_ms, &ev,
 	    webhook_enqueued_cb, p);
-out:
-	json_object_put(env);
 }
 
 void
