@@ -288,7 +288,7 @@ sb_invoice_write(struct sb_ctx *ctx, xmlNodePtr req)
 	xmlNodePtr		 echo, hdr, lines, l, el, vl, v, tot, fin;
 	const char		*officecode, *typecode, *status, *s, *name, *shortname, *daybook;
 	long long		 number = 0, duedays = SB_RULE_DEFAULT_DUEDAYS, first;
-	long			 duedate = -1, perfdate;
+	long			 duedate = -1, perfdate = -1;
 	int			 y, m, id = 1;
 	char			 key[96], buf[64];
 
