@@ -44,6 +44,8 @@ struct kb_http_server {
 
 /* reply.c: JSON answers. */
 void	http_reply_json(struct evhttp_request *req, int status, const char *reason, struct json_object *body);
+void	http_reply_status(struct evhttp_request *req, int status, const char *reason, const char *id,
+	    const char *state);
 void	http_reply_error(struct kb_http_server *s, struct evhttp_request *req, int status,
 	    const char *error, const char *detail);
 

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <string.h>
+
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <json-c/json.h>
@@ -22,6 +24,36 @@ http_reply_json(struct evhttp_request *req, int status, const char *reason, stru
 	evhttp_send_reply(req, status, reason, buf);
 	evbuffer_free(buf);
 	json_object_put(body);
+}
+
+/*
+ * The hot-path answer {"id":"<id>","status":"<state>"} without building a
+ * json-c object. id must be printable ASCII (the receiver guarantees it),
+ * so only '"' and '\\' need escaping.
+ */
+void
+http_reply_status(struct evhttp_request *req, int status, const char *reason, const char *id,
+    const char *state)
+{
+	struct evbuffer	*buf;
+	const char	*p, *run;
+
+	buf = evbuffer_new();
+	evbuffer_add(buf, "{\"id\":\"", 7);
+	for (p = run = id; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			evbuffer_add(buf, run, (size_t)(p - run));
+			evbuffer_add(buf, "\\", 1);
+			run = p;
+		}
+	}
+	evbuffer_add(buf, run, (size_t)(p - run));
+	evbuffer_add(buf, "\",\"status\":\"", 12);
+	evbuffer_add(buf, state, strlen(state));
+	evbuffer_add(buf, "\"}\n", 3);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	evhttp_send_reply(req, status, reason, buf);
+	evbuffer_free(buf);
 }
 
 static const char *

@@ -20,7 +20,10 @@ struct verify_secret {
 	unsigned char	key[VERIFY_MAX_KEY];
 	size_t		keylen;
 	unsigned char	token_hash[SHA256_DIGEST_LENGTH];	/* token scheme */
+	EVP_MAC_CTX	*keyed;		/* HMAC already keyed: duplicated per request, saving the key schedule */
 };
+
+static EVP_MAC_CTX	*verify_keyed_ctx(const struct verify_secret *s);
 
 struct kb_verify {
 	enum kb_signature_scheme scheme;
@@ -101,6 +104,12 @@ verify_add_secrets(struct kb_verify *v, const char *secrets, struct kb_err *err)
 		case KB_SIG_NONE:
 			break;
 		}
+		if (v->scheme == KB_SIG_STANDARD || v->scheme == KB_SIG_HMAC) {
+			if ((s->keyed = verify_keyed_ctx(s)) == NULL) {
+				kb_err_set(err, "cannot set up HMAC-SHA256 (OpenSSL)");
+				goto out;
+			}
+		}
 		v->nsecrets++;
 	}
 	if (v->scheme != KB_SIG_NONE && v->nsecrets == 0) {
@@ -134,8 +143,12 @@ kb_verify_new(enum kb_signature_scheme scheme, const char *secrets, const char *
 void
 kb_verify_free(struct kb_verify *v)
 {
+	size_t	i;
+
 	if (v == NULL)
 		return;
+	for (i = 0; i < KB_VERIFY_MAX_SECRETS; i++)
+		EVP_MAC_CTX_free(v->secrets[i].keyed);
 	OPENSSL_cleanse(v, sizeof *v);
 	free(v);
 }
@@ -146,24 +159,39 @@ kb_verify_scheme(const struct kb_verify *v)
 	return (v->scheme);
 }
 
-/* HMAC-SHA256 over up to three parts joined by '.', into mac (32 bytes). */
+/* A new HMAC-SHA256 context keyed with s, or NULL. */
+static EVP_MAC_CTX *
+verify_keyed_ctx(const struct verify_secret *s)
+{
+	static EVP_MAC	*m;	/* fetched once: the lookup costs more than the MAC of a small body */
+	EVP_MAC_CTX	*ctx;
+	OSSL_PARAM	 params[2];
+
+	if (m == NULL && (m = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return (NULL);
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_MAC_CTX_new(m)) == NULL)
+		return (NULL);
+	if (!EVP_MAC_init(ctx, s->key, s->keylen, params)) {
+		EVP_MAC_CTX_free(ctx);
+		return (NULL);
+	}
+	return (ctx);
+}
+
+/* HMAC-SHA256 over "id.ts.body" (or just body when id is NULL), into mac (32 bytes). */
 static int
 verify_hmac(const struct verify_secret *s, const char *id, const char *ts,
     const unsigned char *body, size_t body_len, unsigned char *mac)
 {
-	static EVP_MAC	*m;	/* fetched once: the lookup costs more than the MAC of a small body */
-	EVP_MAC_CTX	*ctx = NULL;
-	OSSL_PARAM	 params[2];
+	EVP_MAC_CTX	*ctx;
 	size_t		 maclen = 0;
 	int		 rc = -1;
 
-	if (m == NULL && (m = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+	ctx = s->keyed != NULL ? EVP_MAC_CTX_dup(s->keyed) : verify_keyed_ctx(s);
+	if (ctx == NULL)
 		return (-1);
-	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_MAC_CTX_new(m)) == NULL ||
-	    !EVP_MAC_init(ctx, s->key, s->keylen, params))
-		goto out;
 	if (id != NULL && (!EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id)) ||
 	    !EVP_MAC_update(ctx, (const unsigned char *)".", 1) ||
 	    !EVP_MAC_update(ctx, (const unsigned char *)ts, strlen(ts)) ||
@@ -187,6 +215,7 @@ kb_verify_sign_standard(const unsigned char *key, size_t keylen, const char *id,
 
 	if (keylen > sizeof s.key || outlen < 4 + VERIFY_SIG_B64_LEN)
 		return (-1);
+	memset(&s, 0, sizeof s);
 	memcpy(s.key, key, keylen);
 	s.keylen = keylen;
 	if (verify_hmac(&s, id, timestamp, body, body_len, mac) == -1)

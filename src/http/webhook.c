@@ -14,6 +14,9 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <sys/queue.h>
+
+#include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
 
 #include "http-internal.h"
@@ -57,27 +60,20 @@ webhook_enqueued_cb(enum kb_enqueue_result result, const char *stream_id, void *
 {
 	struct webhook_pending	*p = arg;
 	struct kb_http_server	*s = p->server;
-	struct json_object	*o;
 
 	if (p->magic != HTTP_PENDING_MAGIC)
 		abort();
 	kb_metrics_observe_enqueue(s->metrics, webhook_elapsed(&p->started));
 	switch (result) {
 	case KB_ENQUEUE_QUEUED:
+		kb_log(KB_LOG_INFO, p->id, "webhook", "queued as %s", stream_id);
+		kb_metrics_count_status(s->metrics, 202);
+		http_reply_status(p->req, 202, "Accepted", p->id, "queued");
+		break;
 	case KB_ENQUEUE_DUPLICATE:
-		o = json_object_new_object();
-		json_object_object_add(o, "id", json_object_new_string(p->id));
-		json_object_object_add(o, "status", json_object_new_string(
-		    result == KB_ENQUEUE_QUEUED ? "queued" : "duplicate"));
-		if (result == KB_ENQUEUE_QUEUED) {
-			kb_log(KB_LOG_INFO, p->id, "webhook", "queued as %s", stream_id);
-			kb_metrics_count_status(s->metrics, 202);
-			http_reply_json(p->req, 202, "Accepted", o);
-		} else {
-			kb_log(KB_LOG_INFO, p->id, "webhook", "duplicate delivery, already queued");
-			kb_metrics_count_status(s->metrics, 200);
-			http_reply_json(p->req, 200, "OK", o);
-		}
+		kb_log(KB_LOG_INFO, p->id, "webhook", "duplicate delivery, already queued");
+		kb_metrics_count_status(s->metrics, 200);
+		http_reply_status(p->req, 200, "OK", p->id, "duplicate");
 		break;
 	case KB_ENQUEUE_UNAVAILABLE:
 		kb_log(KB_LOG_WARN, p->id, "webhook", "Redis unavailable, answered 503");
@@ -137,6 +133,34 @@ webhook_id_ok(const char *id)
 	return (1);
 }
 
+/* One pass over the headers for everything the checks need (the first of duplicates wins). */
+static void
+webhook_headers(struct evkeyvalq *hdrs, const char *hmac_header, struct kb_verify_request *vr,
+    const char **content_type)
+{
+	struct evkeyval	*h;
+	const char	**slot;
+
+	TAILQ_FOREACH(h, hdrs, next) {
+		if (strcasecmp(h->key, "webhook-id") == 0)
+			slot = &vr->webhook_id;
+		else if (strcasecmp(h->key, "webhook-timestamp") == 0)
+			slot = &vr->webhook_timestamp;
+		else if (strcasecmp(h->key, "webhook-signature") == 0)
+			slot = &vr->webhook_signature;
+		else if (strcasecmp(h->key, "Content-Type") == 0)
+			slot = content_type;
+		else if (strcasecmp(h->key, "Authorization") == 0)
+			slot = &vr->authorization;
+		else if (strcasecmp(h->key, hmac_header) == 0)
+			slot = &vr->hmac_signature;
+		else
+			continue;
+		if (*slot == NULL)
+			*slot = h->value;
+	}
+}
+
 static void
 webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 {
@@ -146,7 +170,7 @@ webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 	struct kb_queue_event		 ev;
 	struct webhook_pending		*p;
 	struct http_envelope		 env;
-	const char			*id = NULL, *type = NULL, *body;
+	const char			*id = NULL, *type = NULL, *body, *content_type = NULL;
 	struct kb_err			 err;
 	size_t				 len;
 
@@ -158,11 +182,7 @@ webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 	body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
 
 	memset(&vr, 0, sizeof vr);
-	vr.webhook_id = evhttp_find_header(hdrs, "webhook-id");
-	vr.webhook_timestamp = evhttp_find_header(hdrs, "webhook-timestamp");
-	vr.webhook_signature = evhttp_find_header(hdrs, "webhook-signature");
-	vr.hmac_signature = evhttp_find_header(hdrs, s->cfg->server.hmac_header);
-	vr.authorization = evhttp_find_header(hdrs, "Authorization");
+	webhook_headers(hdrs, s->cfg->server.hmac_header, &vr, &content_type);
 	vr.body = (const unsigned char *)body;
 	vr.body_len = len;
 	if (kb_verify_check(s->verify, &vr, time(NULL), &err) == -1) {
@@ -171,7 +191,7 @@ webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 		http_reply_error(s, req, 401, "unauthorized", err.msg);
 		return;
 	}
-	if (!webhook_is_json(evhttp_find_header(hdrs, "Content-Type"))) {
+	if (!webhook_is_json(content_type)) {
 		http_reply_error(s, req, 415, "unsupported_media_type", "Content-Type must be application/json");
 		return;
 	}
