@@ -8,7 +8,6 @@ import glob
 import json
 import os
 import subprocess
-import threading
 import time
 import urllib.request
 
@@ -215,6 +214,10 @@ def test_5xx_and_timeouts_are_transient_400_permanent(sandbox, redis_server, wor
     r = drive(sb, redis_server, "offices")
     assert r["kind"] == "server" and r["transient"] is True and r["http_status"] == 503, r
     assert r["attempts"] == 1
+    sb.api("faults", {"error_status": 500})
+    r = drive(sb, redis_server, "offices")
+    assert r["kind"] == "server" and r["transient"] is True and r["fault_code"] == 100, r
+    assert "SOAP fault" in r["message"] and "code 100" in r["message"], r
     sb.api("faults", {"error_rate": 0, "hang_rate": 100, "hang_ms": 5000, "scope": "soap"})
     t0 = time.monotonic()
     r = drive(sb, redis_server, "offices", opts=("--timeout-ms", "800"))
@@ -398,3 +401,20 @@ def test_refresh_lock_of_a_killed_process_expires(sandbox, redis_server):
     r = drive(sb, redis_server, "offices", opts=opts)
     assert r["kind"] == "ok" and r["stats"]["token_refreshes"] == 1, r
     assert 1.5 <= time.monotonic() - t0 <= 10
+
+
+def test_token_is_refreshed_before_it_expires(sandbox, redis_server):
+    # Token life 8 s: refreshed from 6 s on (a quarter early), while still valid.
+    sb = sandbox("--token-ttl", "8")
+    sh = Shell(sb, redis_server)
+    try:
+        assert sh.run("offices")["kind"] == "ok"
+        sh.run("sleep 6500")
+        r = sh.run("offices")
+        assert r["kind"] == "ok" and r["attempts"] == 1, r
+        r = sh.run("offices")
+        assert r["kind"] == "ok" and r["stats"]["token_refreshes"] == 2, r
+    finally:
+        sh.close()
+    assert [q["status"] for q in sb.soap_requests()] == [200, 200, 200]
+    assert sb.counters()["tokens_issued"] == 2

@@ -12,9 +12,10 @@
 #include <check.h>
 #include <libxml/tree.h>
 
+#include "check-main.h"
 #include "kassaboek/tf-doc.h"
 #include "kassaboek/tf-soap.h"
-#include "tf-test-util.h"
+#include "check_tf_fixture.h"
 
 static char *
 dump(xmlDoc *doc)
@@ -357,15 +358,4 @@ build_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(build_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
-}
+KB_CHECK_MAIN(build_suite)

@@ -9,6 +9,7 @@
 
 #include <check.h>
 
+#include "check-main.h"
 #include "kassaboek/tf.h"
 #include "tf-internal.h"
 
@@ -121,15 +122,4 @@ classify_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(classify_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
-}
+KB_CHECK_MAIN(classify_suite)

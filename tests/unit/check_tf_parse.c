@@ -16,9 +16,10 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "check-main.h"
 #include "kassaboek/tf-finder.h"
 #include "kassaboek/tf-soap.h"
-#include "tf-test-util.h"
+#include "check_tf_fixture.h"
 
 #define MAX	(1024 * 1024)
 
@@ -436,15 +437,4 @@ parse_suite(void)
 	return (s);
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(parse_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
-}
+KB_CHECK_MAIN(parse_suite)

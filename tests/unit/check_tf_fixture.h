@@ -1,6 +1,6 @@
 /* Helpers shared by the check_tf_*.c unit tests: fixture loading. */
-#ifndef KASSABOEK_TF_TEST_UTIL_H
-#define KASSABOEK_TF_TEST_UTIL_H
+#ifndef KASSABOEK_CHECK_TF_FIXTURE_H
+#define KASSABOEK_CHECK_TF_FIXTURE_H
 
 #include <stdio.h>
 #include <stdlib.h>
