@@ -1,6 +1,7 @@
 /*
  * kassaboek check-config: load and validate everything serve and work
- * would (config keys, secrets, listen address, Redis URL), then print the
+ * would (config keys, secrets, listen address, Redis URL, the order
+ * mapping), then print the
  * effective configuration with secrets redacted.
  */
 #include "config.h"
@@ -13,6 +14,7 @@
 #include "kassaboek/cmd.h"
 #include "kassaboek/config.h"
 #include "kassaboek/http.h"
+#include "kassaboek/map.h"
 #include "kassaboek/redis.h"
 #include "kassaboek/verify.h"
 
@@ -46,6 +48,22 @@ check_config_modules(const struct kb_config *cfg, FILE *errors)
 	return (problems == 0 ? 0 : -1);
 }
 
+/* What only the workers read: checked here too, so a bad mapping shows before it is deployed. */
+static int
+check_config_worker_parts(const struct kb_config *cfg, FILE *errors)
+{
+	struct kb_err	 err;
+	struct map	*m;
+
+	/* The mapper's message names the mapping file, the field path and the problem. */
+	if ((m = map_load(cfg->orders.mapping, &err)) == NULL) {
+		fprintf(errors, "%s: [orders] mapping: %s\n", cfg->path, err.msg);
+		return (-1);
+	}
+	map_free(m);
+	return (0);
+}
+
 static int
 check_config_exec(struct kb_config *cfg, int argc, char **argv)
 {
@@ -53,7 +71,7 @@ check_config_exec(struct kb_config *cfg, int argc, char **argv)
 		fprintf(stderr, "usage: kassaboek [-c FILE] check-config\n");
 		return (EX_USAGE);
 	}
-	if (check_config_modules(cfg, stderr) == -1) {
+	if ((check_config_modules(cfg, stderr) | check_config_worker_parts(cfg, stderr)) != 0) {
 		fprintf(stderr, "kassaboek: configuration is not valid\n");
 		return (EX_CONFIG);
 	}

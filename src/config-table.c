@@ -118,8 +118,8 @@ const struct config_key config_keys[] = {
 	  "update a Twinfield debtor whose data differs from the order's customer" },
 	{ "orders", "create_articles", CONFIG_BOOL, OFF(orders.create_articles), "no", 0, 0, NULL, 0,
 	  "create missing articles instead of failing the order" },
-	{ "orders", "mapping", CONFIG_STRING, OFF(orders.mapping), "conf/mapping/order.json", 0, 0, NULL, 0,
-	  "data mapping file of the order flow" },
+	{ "orders", "mapping", CONFIG_STRING, OFF(orders.mapping), "mapping/order.json", 0, 0, NULL, 0,
+	  "data mapping file of the order flow (a relative path is relative to this file's directory)" },
 
 	{ "notify", "smtp_url", CONFIG_STRING, OFF(notify.smtp_url), "", 0, 0, NULL, CONFIG_SECRET,
 	  "smtp://[user:password@]host:port for failure e-mails; empty disables them" },

@@ -322,6 +322,31 @@ config_validate(struct config_loader *l)
 		config_cross_problem(l, "notify", "smtp_url", "needs notify.from and notify.to too");
 }
 
+/*
+ * Relative file names in the configuration are relative to the directory
+ * of the configuration file, so a service started from / finds
+ * /etc/kassaboek/mapping/order.json the same as a shell in the source tree
+ * finds conf/mapping/order.json.
+ */
+static void
+config_resolve_paths(struct kb_config *cfg)
+{
+	char		**paths[] = { &cfg->orders.mapping };
+	const char	 *slash;
+	char		 *joined;
+	size_t		  i;
+
+	if (cfg->path == NULL || (slash = strrchr(cfg->path, '/')) == NULL)
+		return;
+	for (i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		if ((*paths[i])[0] == '/' || (*paths[i])[0] == '\0')
+			continue;
+		joined = xasprintf("%.*s/%s", (int)(slash - cfg->path), cfg->path, *paths[i]);
+		free(*paths[i]);
+		*paths[i] = joined;
+	}
+}
+
 struct kb_config *
 kb_config_load(const char *path, FILE *errors)
 {
@@ -344,8 +369,10 @@ kb_config_load(const char *path, FILE *errors)
 		config_read_file(&l, path);
 	}
 	config_read_env(&l);
-	if (l.nerrors == 0)
+	if (l.nerrors == 0) {
 		config_validate(&l);
+		config_resolve_paths(l.cfg);
+	}
 	free(l.key_line);
 	if (l.nerrors > 0) {
 		kb_config_free(l.cfg);

@@ -5,6 +5,8 @@ import subprocess
 from conftest import program
 from kbclient import SECRET
 
+MAPPING = os.path.join(os.environ.get("KB_SRCDIR", "."), "conf", "mapping", "order.json")
+
 
 def run(*args, env=None):
     e = dict(os.environ)
@@ -46,7 +48,7 @@ def test_check_config_reports_file_line_and_key(workdir):
 def test_check_config_prints_effective_config_redacted(workdir):
     path = os.path.join(workdir, "ok.conf")
     with open(path, "w") as f:
-        f.write("[server]\nwebhook_secret = %s\n" % SECRET)
+        f.write("[server]\nwebhook_secret = %s\n[orders]\nmapping = %s\n" % (SECRET, MAPPING))
     r = run("-c", path, "check-config", env={"KASSABOEK_TWINFIELD_CLIENT_SECRET": "topsecret",
                                              "KASSABOEK_WORKER_PROCESSES": "7"})
     assert r.returncode == 0, r.stderr
@@ -69,3 +71,30 @@ def test_shipped_example_config_is_valid_with_a_secret():
     conf = os.path.join(os.environ.get("KB_SRCDIR", "."), "conf", "kassaboek.conf")
     r = run("-c", conf, "check-config", env={"KASSABOEK_SERVER_WEBHOOK_SECRET": SECRET})
     assert r.returncode == 0, r.stderr
+
+
+def test_relative_mapping_path_is_relative_to_the_config_file(workdir):
+    os.mkdir(os.path.join(workdir, "etc"))
+    os.mkdir(os.path.join(workdir, "etc", "mapping"))
+    with open(MAPPING) as src, open(os.path.join(workdir, "etc", "mapping", "order.json"), "w") as dst:
+        dst.write(src.read())
+    path = os.path.join(workdir, "etc", "kassaboek.conf")
+    with open(path, "w") as f:
+        f.write("[server]\nwebhook_secret = %s\n" % SECRET)       # mapping: the default, relative
+    r = subprocess.run([program("kassaboek"), "-c", path, "check-config"], capture_output=True, text=True,
+                       cwd="/", timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "mapping = %s/etc/mapping/order.json" % workdir in r.stdout
+
+
+def test_check_config_validates_the_order_mapping(workdir):
+    mapping = os.path.join(workdir, "order.json")
+    with open(mapping, "w") as f:
+        f.write('{"fields": {"invoice": {"currency": {"path": "$.data.currency", "pipe": ["uper"]}}}}')
+    path = os.path.join(workdir, "ok.conf")
+    with open(path, "w") as f:
+        f.write("[server]\nwebhook_secret = %s\n[orders]\nmapping = %s\n" % (SECRET, mapping))
+    r = run("-c", path, "check-config")
+    assert r.returncode == 78
+    assert "[orders] mapping: " + mapping in r.stderr
+    assert "uper" in r.stderr
