@@ -260,17 +260,81 @@ scan_literal(struct scan *s, const char *word)
 /* What the top-level member being read is, so its value can be captured. */
 enum member { MEMBER_OTHER, MEMBER_ID, MEMBER_TYPE, MEMBER_DATA };
 
-int
-http_envelope_parse(const char *body, size_t len, struct http_envelope *env, struct kb_err *err)
+#define CAPTURE_KEY_MAX	64	/* longer member names never match a capture path */
+
+/* The member names on the way to the value being read, one per open object. */
+struct key_path {
+	char	name[HTTP_CAPTURE_DEPTH][CAPTURE_KEY_MAX];
+	int	ok[HTTP_CAPTURE_DEPTH];	/* name[i] holds the whole member name */
+};
+
+/* The capture whose path leads to the value at this depth, or NULL. */
+static struct http_capture *
+capture_find(struct http_capture *caps, size_t ncaps, const struct key_path *kp, const char *stack,
+    int depth)
 {
+	size_t	i;
+	int	d;
+
+	if (depth < 1 || depth > HTTP_CAPTURE_DEPTH)
+		return (NULL);
+	for (i = 0; i < ncaps; i++) {
+		if (caps[i].path == NULL)
+			continue;
+		for (d = 0; d < depth; d++) {
+			if (caps[i].path[d] == NULL || stack[d] != '{' || !kp->ok[d] ||
+			    strcmp(kp->name[d], caps[i].path[d]) != 0)
+				break;
+		}
+		if (d == depth && caps[i].path[depth] == NULL)
+			return (&caps[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * An object or array starts at this depth: captures below it forget what
+ * an earlier member of the same name gave (the last duplicate wins, as in
+ * json-c, down to whole objects).
+ */
+static void
+capture_reset_below(struct http_capture *caps, size_t ncaps, const struct key_path *kp, const char *stack,
+    int depth)
+{
+	size_t	i;
+	int	d;
+
+	for (i = 0; i < ncaps; i++) {
+		for (d = 0; d < depth && d < HTTP_CAPTURE_DEPTH; d++) {
+			if (caps[i].path[d] == NULL || stack[d] != '{' || !kp->ok[d] ||
+			    strcmp(kp->name[d], caps[i].path[d]) != 0)
+				break;
+		}
+		if (d == depth && caps[i].path[d] != NULL)
+			caps[i].found = caps[i].too_long = 0;
+	}
+}
+
+int
+http_envelope_parse(const char *body, size_t len, struct http_envelope *env, struct http_capture *caps,
+    size_t ncaps, struct kb_err *err)
+{
+	struct key_path		 kp;
+	struct http_capture	*cap;
+	const unsigned char	*vstart;
+	size_t			 i;
 	struct scan		 s;
 	char			 stack[HTTP_JSON_DEPTH];	/* '{' or '[' per open level */
 	int			 depth = 0, overflow, expect_value = 1, ovf;
 	enum member		 member = MEMBER_OTHER;
-	char			 key[8];
 	unsigned char		 c;
 
 	memset(env, 0, sizeof *env);
+	memset(&kp, 0, sizeof kp);
+	for (i = 0; i < ncaps; i++) {
+		caps[i].found = caps[i].too_long = 0;
+		caps[i].len = 0;
+	}
 	s.p = s.start = (const unsigned char *)body;
 	s.end = s.p + len;
 	s.err = err;
@@ -300,6 +364,9 @@ http_envelope_parse(const char *body, size_t len, struct http_envelope *env, str
 					return (scan_fail(&s, "nesting too deep"));
 				if (depth == 1 && member == MEMBER_DATA)
 					env->data_is_object = c == '{';
+				if ((cap = capture_find(caps, ncaps, &kp, stack, depth)) != NULL)
+					cap->found = cap->too_long = 0;	/* an object or array is not a value */
+				capture_reset_below(caps, ncaps, &kp, stack, depth);
 				stack[depth++] = (char)c;
 				s.p++;
 				scan_ws(&s);
@@ -324,6 +391,13 @@ http_envelope_parse(const char *body, size_t len, struct http_envelope *env, str
 					env->has_type = 1;
 					if (overflow)
 						env->type[0] = '\0';
+				} else if ((cap = capture_find(caps, ncaps, &kp, stack, depth)) != NULL) {
+					/* A later duplicate wins: forget what an earlier one gave. */
+					if (scan_string(&s, cap->buf, cap->cap, &overflow) == -1)
+						return (-1);
+					cap->too_long = overflow;
+					cap->found = !overflow;
+					cap->len = overflow ? 0 : strlen(cap->buf);
 				} else if (scan_string(&s, NULL, 0, &overflow) == -1)
 					return (-1);
 				break;
@@ -340,10 +414,25 @@ http_envelope_parse(const char *body, size_t len, struct http_envelope *env, str
 					return (-1);
 				break;
 			default:
+				vstart = s.p;
 				if (scan_number(&s) == -1)
 					return (-1);
+				/* A number where a capture points is taken as written ("id": 10023). */
+				if ((cap = capture_find(caps, ncaps, &kp, stack, depth)) != NULL) {
+					cap->len = (size_t)(s.p - vstart);
+					cap->too_long = cap->len >= cap->cap;
+					cap->found = !cap->too_long;
+					if (cap->found) {
+						memcpy(cap->buf, vstart, cap->len);
+						cap->buf[cap->len] = '\0';
+					} else
+						cap->len = 0;
+				}
 				break;
 			}
+			if (c != '"' && (c < '0' || c > '9') && c != '-' &&
+			    (cap = capture_find(caps, ncaps, &kp, stack, depth)) != NULL)
+				cap->found = cap->too_long = 0;	/* true/false/null: no value */
 			/* A later duplicate of a member wins, as in json-c. */
 			if (depth == 1 && member == MEMBER_DATA && c != '{')
 				env->data_is_object = 0;
@@ -375,11 +464,17 @@ object_key:
 		if (s.p >= s.end || *s.p != '"')
 			return (scan_fail(&s, s.p >= s.end ? "unexpected end of input" : "expected a member name"));
 		ovf = 0;
-		/* Only the envelope's own member names matter; deeper ones are just checked. */
-		if (scan_string(&s, depth == 1 ? key : NULL, sizeof key, &ovf) == -1)
+		/* Member names matter down to HTTP_CAPTURE_DEPTH; deeper ones are just checked. */
+		if (depth <= HTTP_CAPTURE_DEPTH) {
+			if (scan_string(&s, kp.name[depth - 1], CAPTURE_KEY_MAX, &ovf) == -1)
+				return (-1);
+			kp.ok[depth - 1] = !ovf;
+		} else if (scan_string(&s, NULL, 0, &ovf) == -1)
 			return (-1);
 		member = MEMBER_OTHER;
 		if (depth == 1 && !ovf) {
+			const char	*key = kp.name[0];
+
 			if (strcmp(key, "id") == 0)
 				member = MEMBER_ID;
 			else if (strcmp(key, "type") == 0)

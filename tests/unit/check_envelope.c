@@ -51,7 +51,7 @@ scan_valid(const char *buf, size_t len)
 	struct http_envelope	env;
 	struct kb_err		err;
 
-	return (http_envelope_parse(buf, len, &env, &err) == 0);
+	return (http_envelope_parse(buf, len, &env, NULL, 0, &err) == 0);
 }
 
 START_TEST(test_order_envelope)
@@ -59,7 +59,7 @@ START_TEST(test_order_envelope)
 	struct http_envelope	env;
 	struct kb_err		err;
 
-	ck_assert_int_eq(http_envelope_parse(order, strlen(order), &env, &err), 0);
+	ck_assert_int_eq(http_envelope_parse(order, strlen(order), &env, NULL, 0, &err), 0);
 	ck_assert(env.is_object);
 	ck_assert(env.has_id);
 	ck_assert_str_eq(env.id, "evt_7f3a");
@@ -77,17 +77,59 @@ START_TEST(test_members_as_json_c_reads_them)
 
 	/* Escaped member names and values are decoded; the last duplicate wins. */
 	doc = "{\"\\u0074ype\": \"order.\\u0063reated\", \"id\": 5, \"id\": \"a\\/b\", \"data\": {}, \"data\": []}";
-	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, &err), 0);
+	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, NULL, 0, &err), 0);
 	ck_assert_str_eq(env.type, "order.created");
 	ck_assert_str_eq(env.id, "a/b");
 	ck_assert(!env.data_is_object);
 	/* Nested members named like the envelope's do not count. */
 	doc = "{\"x\": {\"id\": \"inner\", \"type\": \"t\", \"data\": {}}}";
-	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, &err), 0);
+	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, NULL, 0, &err), 0);
 	ck_assert(!env.has_id && !env.has_type && !env.data_is_object);
 	doc = "[{\"id\": \"x\"}]";
-	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, &err), 0);
+	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, NULL, 0, &err), 0);
 	ck_assert(!env.is_object && !env.has_id);
+}
+END_TEST
+
+START_TEST(test_captures)
+{
+	static const char *const p_id[] = { "data", "id", NULL };
+	static const char *const p_email[] = { "data", "customer", "email", NULL };
+	static const char *const p_sku[] = { "data", "sku", NULL };
+	char			 b_id[16], b_email[64], b_sku[8];
+	struct http_capture	 caps[3] = {
+		{ p_id, b_id, sizeof b_id, 0, 0, 0 },
+		{ p_email, b_email, sizeof b_email, 0, 0, 0 },
+		{ p_sku, b_sku, sizeof b_sku, 0, 0, 0 },
+	};
+	struct http_envelope	 env;
+	struct kb_err		 err;
+	const char		*doc;
+
+	ck_assert_int_eq(http_envelope_parse(order, strlen(order), &env, caps, 3, &err), 0);
+	ck_assert(caps[0].found);
+	ck_assert_str_eq(b_id, "10023");
+	ck_assert(caps[1].found);
+	ck_assert_str_eq(b_email, "jan@example.nl");
+	ck_assert(!caps[2].found && !caps[2].too_long);
+	ck_assert_str_eq(env.id, "evt_7f3a");
+
+	/* Numbers as written, escapes decoded, the last duplicate wins, too long is flagged. */
+	doc = "{\"data\": {\"id\": 10023, \"customer\": {\"email\": \"a\\u0040b\"}, \"sku\": \"123456789\","
+	    " \"x\": {\"id\": \"nested\"}}, \"id\": \"e\", \"type\": \"order.created\"}";
+	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, caps, 3, &err), 0);
+	ck_assert(caps[0].found);
+	ck_assert_str_eq(b_id, "10023");
+	ck_assert_str_eq(b_email, "a@b");
+	ck_assert(!caps[2].found && caps[2].too_long);
+
+	doc = "{\"data\": {\"id\": \"1\", \"id\": null, \"customer\": [{\"email\": \"x@y\"}],"
+	    " \"sku\": {\"v\": 1}}}";
+	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, caps, 3, &err), 0);
+	ck_assert(!caps[0].found && !caps[1].found && !caps[2].found);
+	doc = "{\"data\": {\"customer\": {\"email\": \"q@r\"}, \"customer\": {}}}";
+	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, caps, 3, &err), 0);
+	ck_assert(!caps[1].found);	/* the second "customer" replaces the first, as in json-c */
 }
 END_TEST
 
@@ -200,6 +242,7 @@ envelope_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_order_envelope);
 	tcase_add_test(tc, test_members_as_json_c_reads_them);
+	tcase_add_test(tc, test_captures);
 	tcase_add_test(tc, test_crafted_documents);
 	tcase_add_test(tc, test_depth_limit);
 	tcase_add_test(tc, test_mutations_agree_with_json_c);
