@@ -69,6 +69,12 @@ const struct config_key config_keys[] = {
 	  "longest retry delay" },
 	{ "worker", "visibility_timeout", CONFIG_DURATION, OFF(worker.visibility_timeout_ms), "60s", 1 * SEC, DAY, NULL, 0,
 	  "a job pending longer than this on a dead worker is reclaimed" },
+	{ "worker", "shutdown_timeout", CONFIG_DURATION, OFF(worker.shutdown_timeout_ms), "30s", 1 * SEC, HOUR, NULL, 0,
+	  "on SIGTERM, jobs in flight get this long to finish; unfinished ones are reclaimed later" },
+	{ "worker", "job_timeout", CONFIG_DURATION, OFF(worker.job_timeout_ms), "5m", 1 * SEC, DAY, NULL, 0,
+	  "a job still running after this fails as a transient error (and is retried)" },
+	{ "worker", "leader_ttl", CONFIG_DURATION, OFF(worker.leader_ttl_ms), "10s", 1 * SEC, 10 * MIN, NULL, 0,
+	  "the scheduler lock lapses this long after its holder stops renewing it; another worker takes over" },
 
 	{ "twinfield", "login_url", CONFIG_STRING, OFF(twinfield.login_url), "https://login.twinfield.com", 0, 0, NULL, 0,
 	  "base of /auth/authentication/connect/token and .../accesstokenvalidation" },

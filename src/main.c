@@ -27,20 +27,17 @@ static const struct kb_cmd cmd_version = {
 static const struct kb_cmd cmd_help = {
 	"help", "[COMMAND]", "show this help or a command's help", 0, NULL,
 };
-static const struct kb_cmd cmd_work = { "work", "", "run the worker processes (not yet available)", 0, cmd_later_exec };
-static const struct kb_cmd cmd_run = { "run", "", "serve + work in one process tree (not yet available)", 0, cmd_later_exec };
 static const struct kb_cmd cmd_setup = { "setup", "", "interactive setup wizard (not yet available)", 0, cmd_later_exec };
 static const struct kb_cmd cmd_sync = { "sync", "FLOW", "run one Twinfield -> AsPos sync now (not yet available)", 0, cmd_later_exec };
-static const struct kb_cmd cmd_replay = { "replay", "ID|--all-dead", "put dead-lettered events back (not yet available)", 0, cmd_later_exec };
 
 static const struct kb_cmd *const cmd_table[] = {
 	&kb_cmd_serve,
-	&cmd_work,
-	&cmd_run,
+	&kb_cmd_work,
+	&kb_cmd_run,
 	&kb_cmd_check_config,
 	&cmd_setup,
 	&cmd_sync,
-	&cmd_replay,
+	&kb_cmd_replay,
 	&cmd_version,
 	&cmd_help,
 };

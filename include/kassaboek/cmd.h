@@ -18,5 +18,8 @@ struct kb_cmd {
 
 extern const struct kb_cmd kb_cmd_serve;
 extern const struct kb_cmd kb_cmd_check_config;
+extern const struct kb_cmd kb_cmd_work;
+extern const struct kb_cmd kb_cmd_run;
+extern const struct kb_cmd kb_cmd_replay;
 
 #endif

@@ -49,6 +49,9 @@ struct kb_config {
 		uint64_t	 backoff_base_ms;
 		uint64_t	 backoff_max_ms;
 		uint64_t	 visibility_timeout_ms;
+		uint64_t	 shutdown_timeout_ms;
+		uint64_t	 job_timeout_ms;
+		uint64_t	 leader_ttl_ms;
 	} worker;
 	struct {
 		char		*login_url;

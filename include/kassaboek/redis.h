@@ -56,6 +56,16 @@ int	kb_redis_command_argv(struct kb_redis *r, kb_redis_cb cb, void *arg, int arg
 	    const char **argv, const size_t *argvlen);
 
 /*
+ * Same, with its own deadline instead of the connection's command timeout:
+ * for blocking commands (XREADGROUP ... BLOCK ms), on a connection of their
+ * own. Only the oldest pending command's deadline is watched (replies come
+ * in order), so mixing long and short deadlines on one connection delays
+ * the detection of a stuck short one.
+ */
+int	kb_redis_command_argv_timeout(struct kb_redis *r, uint64_t timeout_ms, kb_redis_cb cb,
+	    void *arg, int argc, const char **argv, const size_t *argvlen);
+
+/*
  * Runs a Lua script by SHA (EVALSHA). Every script used is loaded (SCRIPT
  * LOAD) on first use and again on every reconnection, pipelined ahead of
  * the commands, so it is known when its EVALSHA arrives; if the cache is

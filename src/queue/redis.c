@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,7 +18,7 @@
 #define REDIS_RECONNECT_MIN_MS	100
 #define REDIS_RECONNECT_MAX_MS	2000
 #define REDIS_MAX_ARGS		64
-#define REDIS_MAX_SCRIPTS	16
+#define REDIS_MAX_SCRIPTS	32
 
 /* A Lua script run by SHA; loaded on every (re)connection before any command. */
 struct redis_script {
@@ -448,7 +449,7 @@ kb_redis_connected(const struct kb_redis *r)
 }
 
 static struct redis_cmd *
-redis_cmd_new(struct kb_redis *r, kb_redis_cb cb, void *arg)
+redis_cmd_new(struct kb_redis *r, kb_redis_cb cb, void *arg, uint64_t timeout_ms)
 {
 	struct redis_cmd	*c;
 
@@ -456,7 +457,7 @@ redis_cmd_new(struct kb_redis *r, kb_redis_cb cb, void *arg)
 	c->r = r;
 	c->cb = cb;
 	c->arg = arg;
-	c->deadline_ms = redis_now_ms(r) + r->command_timeout_ms;
+	c->deadline_ms = redis_now_ms(r) + timeout_ms;
 	return (c);
 }
 
@@ -489,7 +490,14 @@ int
 kb_redis_command_argv(struct kb_redis *r, kb_redis_cb cb, void *arg, int argc, const char **argv,
     const size_t *argvlen)
 {
-	return (redis_dispatch(r, redis_cmd_new(r, cb, arg), argc, argv, argvlen));
+	return (redis_dispatch(r, redis_cmd_new(r, cb, arg, r->command_timeout_ms), argc, argv, argvlen));
+}
+
+int
+kb_redis_command_argv_timeout(struct kb_redis *r, uint64_t timeout_ms, kb_redis_cb cb, void *arg,
+    int argc, const char **argv, const size_t *argvlen)
+{
+	return (redis_dispatch(r, redis_cmd_new(r, cb, arg, timeout_ms), argc, argv, argvlen));
 }
 
 /* The script's entry, registering it (and loading it now, if connected) on first use. */
@@ -522,13 +530,18 @@ kb_redis_eval(struct kb_redis *r, const char *script, kb_redis_cb cb, void *arg,
     const char **args, const size_t *argslen)
 {
 	const struct redis_script	*sc;
-	const char			*argv[REDIS_MAX_ARGS];
-	size_t				 argvlen[REDIS_MAX_ARGS];
+	const char			*argv_buf[REDIS_MAX_ARGS], **argv = argv_buf;
+	size_t				 argvlen_buf[REDIS_MAX_ARGS], *argvlen = argvlen_buf;
 	char				 nk[16];
-	int				 i;
+	int				 i, rc;
 
-	if (nargs + 3 > REDIS_MAX_ARGS)
+	/* Long argument lists (a worker's in-flight ids) go on the heap. */
+	if (nargs < 0 || nargs > INT_MAX - 3)
 		abort();
+	if (nargs + 3 > REDIS_MAX_ARGS) {
+		argv = xcalloc((size_t)nargs + 3, sizeof *argv);
+		argvlen = xcalloc((size_t)nargs + 3, sizeof *argvlen);
+	}
 	sc = redis_script_get(r, script);
 	snprintf(nk, sizeof nk, "%d", nkeys);
 	argv[0] = "EVALSHA";
@@ -541,5 +554,10 @@ kb_redis_eval(struct kb_redis *r, const char *script, kb_redis_cb cb, void *arg,
 		argv[i + 3] = args[i];
 		argvlen[i + 3] = argslen[i];
 	}
-	return (kb_redis_command_argv(r, cb, arg, nargs + 3, argv, argvlen));
+	rc = kb_redis_command_argv(r, cb, arg, nargs + 3, argv, argvlen);
+	if (argv != argv_buf) {
+		free(argv);
+		free(argvlen);
+	}
+	return (rc);
 }

@@ -31,7 +31,7 @@ def test_usage_errors():
 
 
 def test_later_commands_say_so():
-    r = run("work")
+    r = run("setup")
     assert r.returncode == 2 and "not yet available" in r.stderr
 
 

@@ -1,0 +1,28 @@
+/*
+ * The entities an event is about ("order:10023", "customer:C77",
+ * "email:jan@example.nl", "product:100234"). Events that share an entity are
+ * applied in the order they were received (docs/worker.md, "Ordering"):
+ * the enqueue script appends the event to one sequence list per entity, and
+ * a worker runs an event only when it heads all of its lists.
+ *
+ * The mapping from event type to entity fields is one table in entity.c.
+ */
+#ifndef KASSABOEK_QUEUE_ENTITY_H
+#define KASSABOEK_QUEUE_ENTITY_H
+
+#include <stddef.h>
+
+/* Room for every key of one event, separators and the NUL included. */
+#define KB_QUEUE_ENTITIES_MAX	2048
+
+/*
+ * Writes the entity keys of an event into out, separated by single spaces
+ * (NUL-terminated, "" when it has none) and returns how many there are.
+ * body is the raw webhook envelope; one that does not parse has no keys.
+ * Values are bounded and encoded so a key never holds a space or a control
+ * byte: [A-Za-z0-9._@+-] stay, other bytes become %XX, a value longer than
+ * 128 bytes becomes #<sha1 hex>. E-mail addresses are lower-cased.
+ */
+int	kb_queue_entities(const char *type, const char *body, size_t len, char *out, size_t outsz);
+
+#endif
