@@ -21,7 +21,8 @@
  * body is the raw webhook envelope; one that does not parse has no keys.
  * Values are bounded and encoded so a key never holds a space or a control
  * byte: [A-Za-z0-9._@+-] stay, other bytes become %XX, a value longer than
- * 128 bytes becomes #<sha1 hex>. E-mail addresses are lower-cased.
+ * 128 bytes becomes #<sha1 hex>; one over 4096
+ * bytes is no identity. E-mail addresses are lower-cased.
  */
 int	kb_queue_entities(const char *type, const char *body, size_t len, char *out, size_t outsz);
 

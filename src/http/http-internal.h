@@ -10,10 +10,10 @@
 #include <json-c/json.h>
 
 #include "kassaboek/http.h"
+#include "kassaboek/jsonscan.h"
 
 #define HTTP_SERVER_MAGIC	0x6b627376u	/* "kbsv" */
 #define HTTP_PENDING_MAGIC	0x6b627077u	/* "kbpw" */
-#define HTTP_JSON_DEPTH		64		/* deeper webhook bodies are malformed */
 
 /* Open-connection accounting for server.max_connections (conn-gate.c). */
 struct http_conn_gate {
@@ -68,32 +68,12 @@ struct http_envelope {
 	char	type[64];		/* empty when longer: no known type is */
 };
 
-#define HTTP_CAPTURE_DEPTH	4	/* deepest member a capture can name */
-
 /*
- * A scalar the scanner copies out on its way through the body: the value
- * at path (member names from the root, NULL-terminated, at most
- * HTTP_CAPTURE_DEPTH). A string is decoded; a number is taken as written.
- * found: a string or number of fewer than cap bytes was there (the last
- * one, if the member repeats); too_long: one was there but did not fit.
+ * Checks that body is exactly one well-formed JSON value in UTF-8 and
+ * fills env. -1 with err for malformed JSON (the 400 case); the envelope
+ * rules are the caller's (422).
  */
-struct http_capture {
-	const char *const	*path;
-	char			*buf;	/* caller's, cap bytes */
-	size_t			 cap;
-	size_t			 len;
-	int			 found;
-	int			 too_long;
-};
-
-/*
- * Checks that body is exactly one well-formed JSON value in UTF-8, nested
- * at most HTTP_JSON_DEPTH deep, fills env and the ncaps captures (may be
- * 0). -1 with err for malformed JSON (the 400 case); the envelope rules
- * are the caller's (422).
- */
-int	http_envelope_parse(const char *body, size_t len, struct http_envelope *env,
-	    struct http_capture *caps, size_t ncaps, struct kb_err *err);
+int	http_envelope_parse(const char *body, size_t len, struct http_envelope *env, struct kb_err *err);
 
 /* event-types.c */
 int	http_event_type_known(const char *type);

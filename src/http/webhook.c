@@ -195,7 +195,7 @@ webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 		http_reply_error(s, req, 415, "unsupported_media_type", "Content-Type must be application/json");
 		return;
 	}
-	if (http_envelope_parse(body, len, &env, NULL, 0, &err) == -1) {
+	if (http_envelope_parse(body, len, &env, &err) == -1) {
 		http_reply_error(s, req, 400, "malformed_json", err.msg);
 		return;
 	}

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "../../src/http/http-internal.h"
+#include "kassaboek/jsonscan.h"
 #include "check-main.h"
 
 static const char order[] =
@@ -28,7 +29,7 @@ static const char order[] =
 static int
 jsonc_valid(const char *buf, size_t len)
 {
-	struct json_tokener	*tok = json_tokener_new_ex(HTTP_JSON_DEPTH);
+	struct json_tokener	*tok = json_tokener_new_ex(KB_JSON_MAX_DEPTH);
 	struct json_object	*o;
 	size_t			 end;
 	int			 ok;
@@ -51,7 +52,7 @@ scan_valid(const char *buf, size_t len)
 	struct http_envelope	env;
 	struct kb_err		err;
 
-	return (http_envelope_parse(buf, len, &env, NULL, 0, &err) == 0);
+	return (http_envelope_parse(buf, len, &env, &err) == 0);
 }
 
 START_TEST(test_order_envelope)
@@ -59,7 +60,7 @@ START_TEST(test_order_envelope)
 	struct http_envelope	env;
 	struct kb_err		err;
 
-	ck_assert_int_eq(http_envelope_parse(order, strlen(order), &env, NULL, 0, &err), 0);
+	ck_assert_int_eq(http_envelope_parse(order, strlen(order), &env, &err), 0);
 	ck_assert(env.is_object);
 	ck_assert(env.has_id);
 	ck_assert_str_eq(env.id, "evt_7f3a");
@@ -77,19 +78,21 @@ START_TEST(test_members_as_json_c_reads_them)
 
 	/* Escaped member names and values are decoded; the last duplicate wins. */
 	doc = "{\"\\u0074ype\": \"order.\\u0063reated\", \"id\": 5, \"id\": \"a\\/b\", \"data\": {}, \"data\": []}";
-	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, NULL, 0, &err), 0);
+	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, &err), 0);
 	ck_assert_str_eq(env.type, "order.created");
 	ck_assert_str_eq(env.id, "a/b");
 	ck_assert(!env.data_is_object);
 	/* Nested members named like the envelope's do not count. */
 	doc = "{\"x\": {\"id\": \"inner\", \"type\": \"t\", \"data\": {}}}";
-	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, NULL, 0, &err), 0);
+	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, &err), 0);
 	ck_assert(!env.has_id && !env.has_type && !env.data_is_object);
 	doc = "[{\"id\": \"x\"}]";
-	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, NULL, 0, &err), 0);
+	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, &err), 0);
 	ck_assert(!env.is_object && !env.has_id);
 }
 END_TEST
+
+#define FOUND(c)	(((c).kind == KB_JSON_STRING || (c).kind == KB_JSON_NUMBER) && !(c).too_long)
 
 START_TEST(test_captures)
 {
@@ -97,39 +100,47 @@ START_TEST(test_captures)
 	static const char *const p_email[] = { "data", "customer", "email", NULL };
 	static const char *const p_sku[] = { "data", "sku", NULL };
 	char			 b_id[16], b_email[64], b_sku[8];
-	struct http_capture	 caps[3] = {
+	struct kb_json_capture	 caps[3] = {
 		{ p_id, b_id, sizeof b_id, 0, 0, 0 },
 		{ p_email, b_email, sizeof b_email, 0, 0, 0 },
 		{ p_sku, b_sku, sizeof b_sku, 0, 0, 0 },
 	};
-	struct http_envelope	 env;
+	enum kb_json_kind	 root;
 	struct kb_err		 err;
 	const char		*doc;
 
-	ck_assert_int_eq(http_envelope_parse(order, strlen(order), &env, caps, 3, &err), 0);
-	ck_assert(caps[0].found);
+	ck_assert_int_eq(kb_json_scan(order, strlen(order), &root, caps, 3, &err), 0);
+	ck_assert_int_eq(root, KB_JSON_OBJECT);
+	ck_assert(FOUND(caps[0]));
 	ck_assert_str_eq(b_id, "10023");
-	ck_assert(caps[1].found);
+	ck_assert(FOUND(caps[1]));
 	ck_assert_str_eq(b_email, "jan@example.nl");
-	ck_assert(!caps[2].found && !caps[2].too_long);
-	ck_assert_str_eq(env.id, "evt_7f3a");
+	ck_assert_int_eq(caps[2].kind, KB_JSON_ABSENT);
 
-	/* Numbers as written, escapes decoded, the last duplicate wins, too long is flagged. */
+	/* Numbers as written, escapes decoded, too long is flagged, nested look-alikes ignored. */
 	doc = "{\"data\": {\"id\": 10023, \"customer\": {\"email\": \"a\\u0040b\"}, \"sku\": \"123456789\","
 	    " \"x\": {\"id\": \"nested\"}}, \"id\": \"e\", \"type\": \"order.created\"}";
-	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, caps, 3, &err), 0);
-	ck_assert(caps[0].found);
+	ck_assert_int_eq(kb_json_scan(doc, strlen(doc), &root, caps, 3, &err), 0);
+	ck_assert_int_eq(caps[0].kind, KB_JSON_NUMBER);
 	ck_assert_str_eq(b_id, "10023");
 	ck_assert_str_eq(b_email, "a@b");
-	ck_assert(!caps[2].found && caps[2].too_long);
+	ck_assert(caps[2].kind == KB_JSON_STRING && caps[2].too_long);
 
+	/* The last duplicate wins; arrays, objects and null are no values. */
 	doc = "{\"data\": {\"id\": \"1\", \"id\": null, \"customer\": [{\"email\": \"x@y\"}],"
 	    " \"sku\": {\"v\": 1}}}";
-	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, caps, 3, &err), 0);
-	ck_assert(!caps[0].found && !caps[1].found && !caps[2].found);
+	ck_assert_int_eq(kb_json_scan(doc, strlen(doc), &root, caps, 3, &err), 0);
+	ck_assert_int_eq(caps[0].kind, KB_JSON_LITERAL);
+	ck_assert(!FOUND(caps[1]) && !FOUND(caps[2]));
+	ck_assert_int_eq(caps[2].kind, KB_JSON_OBJECT);
+	/* A repeated object replaces the earlier one whole, as in json-c. */
 	doc = "{\"data\": {\"customer\": {\"email\": \"q@r\"}, \"customer\": {}}}";
-	ck_assert_int_eq(http_envelope_parse(doc, strlen(doc), &env, caps, 3, &err), 0);
-	ck_assert(!caps[1].found);	/* the second "customer" replaces the first, as in json-c */
+	ck_assert_int_eq(kb_json_scan(doc, strlen(doc), &root, caps, 3, &err), 0);
+	ck_assert_int_eq(caps[1].kind, KB_JSON_ABSENT);
+	doc = "[{\"data\": {\"id\": \"1\"}}]";
+	ck_assert_int_eq(kb_json_scan(doc, strlen(doc), &root, caps, 3, &err), 0);
+	ck_assert_int_eq(root, KB_JSON_ARRAY);
+	ck_assert_int_eq(caps[0].kind, KB_JSON_ABSENT);
 }
 END_TEST
 
@@ -164,17 +175,17 @@ END_TEST
 
 START_TEST(test_depth_limit)
 {
-	char	buf[2 * (HTTP_JSON_DEPTH + 2) + 1];
+	char	buf[2 * (KB_JSON_MAX_DEPTH + 2) + 1];
 	int	n;
 
-	for (n = HTTP_JSON_DEPTH - 1; n <= HTTP_JSON_DEPTH + 1; n++) {
+	for (n = KB_JSON_MAX_DEPTH - 1; n <= KB_JSON_MAX_DEPTH + 1; n++) {
 		memset(buf, '[', (size_t)n);
 		memset(buf + n, ']', (size_t)n);
 		ck_assert_msg(scan_valid(buf, 2 * (size_t)n) == jsonc_valid(buf, 2 * (size_t)n),
 		    "depth %d: scanner %d, json-c %d", n, scan_valid(buf, 2 * (size_t)n),
 		    jsonc_valid(buf, 2 * (size_t)n));
 	}
-	n = HTTP_JSON_DEPTH;
+	n = KB_JSON_MAX_DEPTH;
 	memset(buf, '[', (size_t)n);
 	memset(buf + n, ']', (size_t)n);
 	ck_assert(scan_valid(buf, 2 * (size_t)n));
