@@ -109,6 +109,10 @@ const struct config_key config_keys[] = {
 	  "AsPos store whose data is synchronised" },
 	{ "aspos", "poll_interval", CONFIG_DURATION, OFF(aspos.poll_interval_ms), "0", 0, DAY, NULL, 0,
 	  "pull changed orders this often (0 = webhooks only)" },
+	{ "aspos", "request_timeout", CONFIG_DURATION, OFF(aspos.request_timeout_ms), "30s", 1 * SEC, 10 * MIN, NULL, 0,
+	  "an AsPos request taking longer fails (transient)" },
+	{ "aspos", "api_map", CONFIG_STRING, OFF(aspos.api_map), "mapping/aspos-api.json", 0, 0, NULL, 0,
+	  "AsPos paths and field names the client uses (docs/aspos.md; relative to this file's directory)" },
 
 	{ "orders", "book_as", CONFIG_ENUM, OFF(orders.book_as), "invoice", 0, 0, book_as_choices, 0,
 	  "invoice (final), concept (Twinfield order) or transaction (sales daybook)" },
@@ -126,6 +130,10 @@ const struct config_key config_keys[] = {
 	  "create missing articles instead of failing the order" },
 	{ "orders", "mapping", CONFIG_STRING, OFF(orders.mapping), "mapping/order.json", 0, 0, NULL, 0,
 	  "data mapping file of the order flow (a relative path is relative to this file's directory)" },
+	{ "orders", "write_back", CONFIG_BOOL, OFF(orders.write_back), "no", 0, 0, NULL, 0,
+	  "after booking, set the order's status in AsPos (write_back_status) with the Twinfield number as its external reference" },
+	{ "orders", "write_back_status", CONFIG_STRING, OFF(orders.write_back_status), "invoiced", 0, 0, NULL, 0,
+	  "the AsPos order status written back when write_back = yes" },
 
 	{ "notify", "smtp_url", CONFIG_STRING, OFF(notify.smtp_url), "", 0, 0, NULL, CONFIG_SECRET,
 	  "smtp://[user:password@]host:port for failure e-mails; empty disables them" },

@@ -331,7 +331,7 @@ config_validate(struct config_loader *l)
 static void
 config_resolve_paths(struct kb_config *cfg)
 {
-	char		**paths[] = { &cfg->orders.mapping };
+	char		**paths[] = { &cfg->orders.mapping, &cfg->aspos.api_map };
 	const char	 *slash;
 	char		 *joined;
 	size_t		  i;

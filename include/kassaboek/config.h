@@ -72,6 +72,8 @@ struct kb_config {
 		char		*client_secret;
 		char		*store_id;
 		uint64_t	 poll_interval_ms;
+		uint64_t	 request_timeout_ms;
+		char		*api_map;
 	} aspos;
 	struct {
 		char		*book_as;
@@ -82,6 +84,8 @@ struct kb_config {
 		int		 update_customers;
 		int		 create_articles;
 		char		*mapping;
+		int		 write_back;
+		char		*write_back_status;
 	} orders;
 	struct {
 		char		*smtp_url;

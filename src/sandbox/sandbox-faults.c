@@ -122,8 +122,10 @@ sb_faults_apply_json(struct sb_server *srv, struct json_object *o, struct kb_err
 				f.scope = SB_SCOPE_SOAP;
 			else if (s != NULL && strcmp(s, "auth") == 0)
 				f.scope = SB_SCOPE_AUTH;
+			else if (s != NULL && strcmp(s, "aspos") == 0)
+				f.scope = SB_SCOPE_ASPOS;
 			else
-				return (kb_err_set(err, "scope must be all, soap or auth"));
+				return (kb_err_set(err, "scope must be all, soap, auth or aspos"));
 		} else if (strcmp(key, "token_ttl") == 0) {
 			if (faults_long(v, key, 1, 100000000LL, &ttl, err) == -1)
 				return (-1);
@@ -141,7 +143,7 @@ sb_faults_json(struct sb_server *srv)
 	struct sb_faults	*f = &srv->faults;
 	struct json_object	*o;
 	char			 buf[48];
-	static const char *const scopes[] = { "all", "soap", "auth" };
+	static const char *const scopes[] = { "all", "soap", "auth", "aspos" };
 
 	o = json_object_new_object();
 	if (f->latency_min_ms == f->latency_max_ms)
@@ -172,12 +174,21 @@ sb_faults_latency(struct sb_server *srv)
 	    ((uint64_t)f->latency_max_ms - f->latency_min_ms + 1)));
 }
 
+/*
+ * area is an enum sb_area. Scope "all" covers every area; AsPos requests
+ * get 429s only under scope "aspos", so a Twinfield test's forced 429s are
+ * never spent on them.
+ */
 enum sb_fault_kind
-sb_faults_pick(struct sb_server *srv, int soap, int pre_limit)
+sb_faults_pick(struct sb_server *srv, int area, int pre_limit)
 {
 	struct sb_faults	*f = &srv->faults;
+	int			 soap = area == SB_AREA_SOAP;
+	int			 metered = soap || (area == SB_AREA_ASPOS && f->scope == SB_SCOPE_ASPOS);
 
-	if ((f->scope == SB_SCOPE_SOAP && !soap) || (f->scope == SB_SCOPE_AUTH && soap))
+	if ((f->scope == SB_SCOPE_SOAP && area != SB_AREA_SOAP) ||
+	    (f->scope == SB_SCOPE_AUTH && area != SB_AREA_AUTH) ||
+	    (f->scope == SB_SCOPE_ASPOS && area != SB_AREA_ASPOS))
 		return (SB_FAULT_NONE);
 	if (pre_limit) {
 		if (sb_chance(srv, f->drop_rate))
@@ -185,11 +196,11 @@ sb_faults_pick(struct sb_server *srv, int soap, int pre_limit)
 		if (sb_chance(srv, f->hang_rate))
 			return (SB_FAULT_HANG);
 		/* 429s are a metering answer: only metered (/webservices/) requests get them. */
-		if (soap && f->force429 > 0) {
+		if (metered && f->force429 > 0) {
 			f->force429--;
 			return (SB_FAULT_429);
 		}
-		if (soap && sb_chance(srv, f->rate429))
+		if (metered && sb_chance(srv, f->rate429))
 			return (SB_FAULT_429);
 		return (SB_FAULT_NONE);
 	}

@@ -27,19 +27,23 @@ sb_status_reason(int status)
 {
 	switch (status) {
 	case 200:	return ("OK");
+	case 201:	return ("Created");
 	case 302:	return ("Found");
 	case 400:	return ("Bad Request");
 	case 401:	return ("Unauthorized");
 	case 403:	return ("Forbidden");
 	case 404:	return ("Not Found");
 	case 405:	return ("Method Not Allowed");
+	case 409:	return ("Conflict");
 	case 413:	return ("Payload Too Large");
 	case 415:	return ("Unsupported Media Type");
+	case 422:	return ("Unprocessable Entity");
 	case 429:	return ("Too Many Requests");
 	case 500:	return ("Internal Server Error");
 	case 502:	return ("Bad Gateway");
 	case 503:	return ("Service Unavailable");
 	case 504:	return ("Gateway Timeout");
+	case 507:	return ("Insufficient Storage");
 	default:	return ("Unknown");
 	}
 }
@@ -54,6 +58,7 @@ http_method(enum evhttp_cmd_type cmd)
 	case EVHTTP_REQ_PUT:		return ("PUT");
 	case EVHTTP_REQ_DELETE:		return ("DELETE");
 	case EVHTTP_REQ_OPTIONS:	return ("OPTIONS");
+	case EVHTTP_REQ_PATCH:		return ("PATCH");
 	default:			return ("OTHER");
 	}
 }
@@ -68,6 +73,7 @@ log_entry_clear(struct sb_logentry *e)
 	free(e->office);
 	free(e->fault);
 	free(e->xml);
+	free(e->body);
 	memset(e, 0, sizeof *e);
 }
 
@@ -146,6 +152,16 @@ sb_log_describe(struct sb_call *call, const char *root, const char *office, cons
 	}
 	if (credits > 0)
 		e->credits = credits;
+}
+
+void
+sb_log_body(struct sb_call *call, const char *body, size_t len)
+{
+	struct sb_logentry	*e;
+
+	if ((e = sb_log_entry(call->srv, call->log_id)) == NULL || e->body != NULL || body == NULL)
+		return;
+	e->body = xstrndup(body, len < HTTP_LOG_XML_MAX ? len : HTTP_LOG_XML_MAX);
 }
 
 static void
@@ -299,11 +315,11 @@ sb_http_shutdown(struct sb_server *srv)
 
 /* Answers a request that a pre-processing fault hits; returns 1 if it did. */
 static int
-http_prefault(struct sb_call *call, int soap)
+http_prefault(struct sb_call *call, int area)
 {
 	struct sb_server	*srv = call->srv;
 
-	switch (sb_faults_pick(srv, soap, 1)) {
+	switch (sb_faults_pick(srv, area, 1)) {
 	case SB_FAULT_DROP:
 		srv->counters.dropped++;
 		log_fault(call, "drop");
@@ -321,6 +337,10 @@ http_prefault(struct sb_call *call, int soap)
 		srv->counters.r429++;
 		log_fault(call, "429");
 		evhttp_add_header(evhttp_request_get_output_headers(call->req), "Retry-After", "1");
+		if (area == SB_AREA_ASPOS) {
+			sb_aspos_error(call, 429, "too_many_requests", "Too Many Requests");
+			return (1);
+		}
 		evhttp_add_header(evhttp_request_get_output_headers(call->req), "X-RateLimit-Credited", "0");
 		sb_soap_fault(call, 429, 0, "soap:Client", "Too Many Requests", "429", "kassaboek-sandbox");
 		return (1);
@@ -331,16 +351,20 @@ http_prefault(struct sb_call *call, int soap)
 
 /* Answers with the injected 5xx if the error share says so; returns 1 if it did. */
 int
-sb_http_inject_error(struct sb_call *call, int soap, const char *source)
+sb_http_inject_error(struct sb_call *call, int area, const char *source)
 {
 	struct sb_server	*srv = call->srv;
 	int			 st = srv->faults.error_status;
 
-	if (sb_faults_pick(srv, soap, 0) != SB_FAULT_ERROR)
+	if (sb_faults_pick(srv, area, 0) != SB_FAULT_ERROR)
 		return (0);
 	srv->counters.injected_errors++;
 	log_fault(call, "error");
-	if (st == 500 && soap)
+	if (area == SB_AREA_ASPOS) {
+		if (st == 503)
+			evhttp_add_header(evhttp_request_get_output_headers(call->req), "Retry-After", "1");
+		sb_aspos_error(call, st, "server_error", "injected by kassaboek-sandbox");
+	} else if (st == 500 && area == SB_AREA_SOAP)
 		sb_soap_fault(call, 500, 0, "soap:Server",
 		    "Unexpected exception (injected by kassaboek-sandbox).", "100", source);
 	else
@@ -354,7 +378,7 @@ sb_http_cb(struct evhttp_request *req, void *arg)
 	struct sb_server	*srv = arg;
 	struct sb_call		*call;
 	const char		*path;
-	int			 soap, auth;
+	int			 soap, auth, aspos;
 
 	if (srv == NULL || srv->magic != SB_SERVER_MAGIC)
 		return;
@@ -375,8 +399,14 @@ sb_http_cb(struct evhttp_request *req, void *arg)
 
 	soap = strncmp(path, "/webservices/", 13) == 0;
 	auth = strncmp(path, "/auth/", 6) == 0;
-	if ((soap || auth) && http_prefault(call, soap))
+	aspos = strncmp(path, "/aspos", 6) == 0 && (path[6] == '/' || path[6] == '\0');
+	if ((soap || auth || aspos) && http_prefault(call, aspos ? SB_AREA_ASPOS : soap ?
+	    SB_AREA_SOAP : SB_AREA_AUTH))
 		return;
+	if (aspos) {
+		sb_aspos_dispatch(call, path + 6);
+		return;
+	}
 	if (strcmp(path, "/webservices/processxml.asmx") == 0)
 		sb_soap_processxml(call);
 	else if (strcmp(path, "/webservices/finder.asmx") == 0)

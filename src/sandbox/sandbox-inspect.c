@@ -171,6 +171,8 @@ inspect_requests(struct sb_server *srv, struct evhttp_request *req, struct evkey
 		inspect_str(e, "xml", le->xml);
 		if (le->xml_truncated)
 			json_object_object_add(e, "xml_truncated", json_object_new_boolean(1));
+		if (le->body != NULL)
+			inspect_str(e, "body", le->body);
 		json_object_array_add(arr, e);
 	}
 	o = json_object_new_object();
@@ -216,6 +218,10 @@ sb_reset(struct sb_server *srv, struct kb_err *err)
 
 	if ((fresh = sb_seed_build(srv->seed, time(NULL), err)) == NULL)
 		return (-1);
+	if (sb_aspos_reset(srv->aspos, err) == -1) {
+		sb_store_free(fresh);
+		return (-1);
+	}
 	sb_store_free(srv->store);
 	srv->store = fresh;
 	memset(&srv->counters, 0, sizeof srv->counters);
@@ -302,12 +308,15 @@ sb_inspect(struct sb_server *srv, struct evhttp_request *req)
 		json_object_object_add(o, "service", json_object_new_string("kassaboek-sandbox " PACKAGE_VERSION));
 		json_object_object_add(o, "endpoints", json_object_new_string(
 		    "GET objects?office=&type=&code=, GET requests?limit=&since=, GET counters, "
-		    "POST reset, GET|POST faults, GET|POST limits, POST tokens/expire"));
+		    "POST reset, GET|POST faults, GET|POST limits, POST tokens/expire, "
+		    "aspos/... (the AsPos simulator)"));
 		inspect_send(req, 200, o);
 	} else if (cmd == EVHTTP_REQ_GET && strcmp(path, "objects") == 0)
 		inspect_objects(srv, req, &q);
 	else if (cmd == EVHTTP_REQ_GET && strcmp(path, "requests") == 0)
 		inspect_requests(srv, req, &q);
+	else if (strcmp(path, "aspos") == 0 || strncmp(path, "aspos/", 6) == 0)
+		sb_aspos_inspect(srv, req, path[5] == '/' ? path + 6 : "", &q, body);
 	else if (cmd == EVHTTP_REQ_GET && strcmp(path, "counters") == 0)
 		inspect_send(req, 200, inspect_counters_json(srv));
 	else if (cmd == EVHTTP_REQ_POST && strcmp(path, "reset") == 0) {

@@ -39,12 +39,17 @@
 #define MAIN_DEFAULT_REQUEST_LOG	1000
 #define MAIN_DEFAULT_HANG_MS		300000
 #define MAIN_INSTALLED_SEED		KB_DATADIR "/sandbox/seed.json"
+#define MAIN_DEFAULT_ASPOS_ID		"aspos-client"
+#define MAIN_DEFAULT_ASPOS_SECRET	"aspos-secret"
+#define MAIN_DEFAULT_ASPOS_TTL		3600
+#define MAIN_DEFAULT_ASPOS_PAGE		50
 
 enum {
 	OPT_LISTEN = 256, OPT_PORT_FILE, OPT_SEED, OPT_PUBLIC_URL, OPT_LATENCY, OPT_ERROR_RATE,
 	OPT_ERROR_STATUS, OPT_HANG_RATE, OPT_HANG_MS, OPT_DROP_RATE, OPT_CREDITS, OPT_CONCURRENCY,
 	OPT_TOKEN_TTL, OPT_CLIENT_ID, OPT_CLIENT_SECRET, OPT_REFRESH_TOKEN, OPT_MAX_BODY,
-	OPT_REQUEST_LOG, OPT_RANDOM_SEED, OPT_LOG_LEVEL,
+	OPT_REQUEST_LOG, OPT_RANDOM_SEED, OPT_LOG_LEVEL, OPT_ASPOS_CLIENT_ID, OPT_ASPOS_CLIENT_SECRET,
+	OPT_ASPOS_SEED, OPT_ASPOS_TOKEN_TTL, OPT_ASPOS_PAGE_SIZE,
 };
 
 static const struct option main_options[] = {
@@ -68,6 +73,11 @@ static const struct option main_options[] = {
 	{ "request-log",	required_argument,	NULL, OPT_REQUEST_LOG },
 	{ "random-seed",	required_argument,	NULL, OPT_RANDOM_SEED },
 	{ "log-level",		required_argument,	NULL, OPT_LOG_LEVEL },
+	{ "aspos-client-id",	required_argument,	NULL, OPT_ASPOS_CLIENT_ID },
+	{ "aspos-client-secret", required_argument,	NULL, OPT_ASPOS_CLIENT_SECRET },
+	{ "aspos-seed",		required_argument,	NULL, OPT_ASPOS_SEED },
+	{ "aspos-token-ttl",	required_argument,	NULL, OPT_ASPOS_TOKEN_TTL },
+	{ "aspos-page-size",	required_argument,	NULL, OPT_ASPOS_PAGE_SIZE },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 },
@@ -80,13 +90,15 @@ main_usage(FILE *f)
 "Usage: kassaboek-sandbox [OPTIONS]\n"
 "\n"
 "A local, protocol-faithful simulator of the Twinfield web services, so kassaboek\n"
-"(or any Twinfield client) can be tried and tested without a Twinfield account.\n"
-"Everything is served on one host:port: point twinfield.login_url at it.\n"
+"(or any Twinfield client) can be tried and tested without a Twinfield account,\n"
+"and of the AsPos REST API under /aspos. Everything is served on one host:port:\n"
+"point twinfield.login_url at it, and aspos.base_url at it plus /aspos.\n"
 "\n"
 "  POST /auth/authentication/connect/token            OAuth2 token (refresh_token, authorization_code)\n"
 "  GET  /auth/authentication/connect/accesstokenvalidation?token=   cluster discovery\n"
 "  POST /webservices/processxml.asmx                  ProcessXmlString (GET ?wsdl)\n"
 "  POST /webservices/finder.asmx                      Finder Search (GET ?wsdl)\n"
+"  POST /aspos/connect/token, /aspos/api/...           AsPos REST API (client credentials)\n"
 "  /_sandbox/...                                      JSON inspection and control API\n"
 "\n"
 "Options:\n"
@@ -114,6 +126,12 @@ main_usage(FILE *f)
 "  --request-log N           requests kept for /_sandbox/requests (default %d)\n"
 "  --random-seed N           make the random fault decisions reproducible\n"
 "  --log-level LEVEL         debug, info, warn or error (default info)\n"
+"  --aspos-client-id ID      AsPos client id (default " MAIN_DEFAULT_ASPOS_ID ")\n"
+"  --aspos-client-secret S   AsPos client secret (default " MAIN_DEFAULT_ASPOS_SECRET ")\n"
+"  --aspos-seed FILE         AsPos orders, customers, products, categories to start\n"
+"                            with (JSON; default: none)\n"
+"  --aspos-token-ttl SECONDS AsPos access-token lifetime (default %d)\n"
+"  --aspos-page-size N       AsPos list page size (default %d)\n"
 "  -h, --help                show this help\n"
 "  -V, --version             show the version\n"
 "\n"
@@ -128,7 +146,8 @@ main_usage(FILE *f)
 "\n"
 "Exit status: 0 after SIGINT/SIGTERM, 64 bad usage, 65 bad seed data, 66 seed file\n"
 "missing, 69 cannot listen, 73 cannot write the port file.\n",
-	    SB_RULE_TOKEN_TTL, MAIN_DEFAULT_HANG_MS, MAIN_DEFAULT_REQUEST_LOG);
+	    SB_RULE_TOKEN_TTL, MAIN_DEFAULT_HANG_MS, MAIN_DEFAULT_REQUEST_LOG, MAIN_DEFAULT_ASPOS_TTL,
+	    MAIN_DEFAULT_ASPOS_PAGE);
 }
 
 static void
@@ -196,6 +215,10 @@ main_parse(int argc, char **argv, struct sb_config *cfg)
 	cfg->request_log = MAIN_DEFAULT_REQUEST_LOG;
 	cfg->faults.error_status = 500;
 	cfg->faults.hang_ms = MAIN_DEFAULT_HANG_MS;
+	cfg->aspos_client_id = MAIN_DEFAULT_ASPOS_ID;
+	cfg->aspos_client_secret = MAIN_DEFAULT_ASPOS_SECRET;
+	cfg->aspos_token_ttl = MAIN_DEFAULT_ASPOS_TTL;
+	cfg->aspos_page_size = MAIN_DEFAULT_ASPOS_PAGE;
 
 	while ((c = getopt_long(argc, argv, "hV", main_options, NULL)) != -1) {
 		const char	*name = c >= OPT_LISTEN ? main_options[c - OPT_LISTEN].name : "";
@@ -249,6 +272,15 @@ main_parse(int argc, char **argv, struct sb_config *cfg)
 			cfg->random_seed = (uint64_t)main_long(name, optarg, 0, LONG_MAX);
 			cfg->have_random_seed = 1;
 			break;
+		case OPT_ASPOS_CLIENT_ID:	cfg->aspos_client_id = optarg; break;
+		case OPT_ASPOS_CLIENT_SECRET:	cfg->aspos_client_secret = optarg; break;
+		case OPT_ASPOS_SEED:		cfg->aspos_seed_path = optarg; break;
+		case OPT_ASPOS_TOKEN_TTL:
+			cfg->aspos_token_ttl = main_long(name, optarg, 1, 100000000);
+			break;
+		case OPT_ASPOS_PAGE_SIZE:
+			cfg->aspos_page_size = main_long(name, optarg, 1, 10000);
+			break;
 		case OPT_LOG_LEVEL:
 			if (kb_log_level_parse(optarg, &lvl) == -1)
 				main_die_usage(name, "must be debug, info, warn or error");
@@ -266,6 +298,8 @@ main_parse(int argc, char **argv, struct sb_config *cfg)
 	}
 	if (*cfg->client_id == '\0' || *cfg->client_secret == '\0' || *cfg->refresh_token == '\0')
 		main_die_usage("client-id", "client id, secret and refresh token must not be empty");
+	if (*cfg->aspos_client_id == '\0' || *cfg->aspos_client_secret == '\0')
+		main_die_usage("aspos-client-id", "AsPos client id and secret must not be empty");
 }
 
 /* Splits HOST:PORT ([v6]:PORT too); host into buf. */
@@ -360,6 +394,16 @@ main(int argc, char **argv)
 		rc = EX_DATAERR;
 		goto out;
 	}
+	if (srv.cfg.aspos_seed_path != NULL && access(srv.cfg.aspos_seed_path, R_OK) != 0) {
+		kb_error("AsPos seed file %s cannot be read", srv.cfg.aspos_seed_path);
+		rc = EX_NOINPUT;
+		goto out;
+	}
+	if ((srv.aspos = sb_aspos_new(&srv.cfg, &err)) == NULL) {
+		kb_error("bad AsPos seed: %s", err.msg);
+		rc = EX_DATAERR;
+		goto out;
+	}
 
 	if ((srv.base = event_base_new()) == NULL || (srv.http = evhttp_new(srv.base)) == NULL) {
 		kb_error("cannot create the event loop");
@@ -369,7 +413,7 @@ main(int argc, char **argv)
 	evhttp_set_max_body_size(srv.http, (ev_ssize_t)srv.cfg.max_body);
 	evhttp_set_max_headers_size(srv.http, 64 * 1024);
 	evhttp_set_allowed_methods(srv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(srv.http, sb_http_cb, &srv);
 	if ((bound = evhttp_bind_socket_with_handle(srv.http, host, (ev_uint16_t)port)) == NULL) {
 		kb_error("cannot listen on %s", srv.cfg.listen);
@@ -417,6 +461,7 @@ out:
 	if (srv.base != NULL)
 		event_base_free(srv.base);
 	sb_store_free(srv.store);
+	sb_aspos_free(srv.aspos);
 	json_object_put(srv.seed);
 	sb_tokens_free(&srv.tokens);
 	sb_limits_free(&srv.limits);

@@ -25,6 +25,7 @@ struct event_base;
 struct evbuffer;
 struct evhttp;
 struct evhttp_request;
+struct evkeyvalq;
 
 #define SB_NS_TWINFIELD	"http://www.twinfield.com/"
 #define SB_NS_SOAP11	"http://schemas.xmlsoap.org/soap/envelope/"
@@ -262,6 +263,14 @@ enum sb_scope {
 	SB_SCOPE_ALL = 0,	/* faults hit /auth/ and /webservices/ */
 	SB_SCOPE_SOAP,		/* only /webservices/ */
 	SB_SCOPE_AUTH,		/* only /auth/ */
+	SB_SCOPE_ASPOS,		/* only /aspos/ (the AsPos REST simulator) */
+};
+
+/* Which part of the sandbox a request is for (fault injection). */
+enum sb_area {
+	SB_AREA_AUTH = 0,	/* Twinfield /auth/ */
+	SB_AREA_SOAP = 1,	/* Twinfield /webservices/ */
+	SB_AREA_ASPOS = 2,	/* /aspos/ */
 };
 
 struct sb_faults {
@@ -316,6 +325,7 @@ struct sb_logentry {
 	char		*fault;			/* injected fault, if any */
 	char		*xml;			/* decoded request document */
 	int		 xml_truncated;
+	char		*body;			/* JSON request body (AsPos), capped */
 	int		 credits;
 	int		 status;		/* 0 while pending */
 };
@@ -354,9 +364,16 @@ struct sb_config {
 	uint64_t	 random_seed;
 	int		 have_random_seed;
 	struct sb_faults faults;
+	/* AsPos simulator (sandbox-aspos.c) */
+	char		*aspos_client_id;
+	char		*aspos_client_secret;
+	char		*aspos_seed_path;	/* NULL: start empty */
+	long		 aspos_token_ttl;
+	long		 aspos_page_size;
 };
 
 struct sb_call;
+struct sb_aspos;
 
 #define SB_SERVER_MAGIC	0x53425356u
 struct sb_server {
@@ -375,6 +392,7 @@ struct sb_server {
 	struct sb_counters	 counters;
 	uint64_t		 rng;
 	TAILQ_HEAD(, sb_call)	 pending;		/* replies waiting on a timer */
+	struct sb_aspos		*aspos;
 };
 
 int64_t		 sb_now_ms(void);
@@ -420,8 +438,10 @@ void		 sb_log_describe(struct sb_call *, const char *root, const char *office,
 		    const char *xml, int credits);
 /* Empties the request log except entries of requests still pending. */
 void		 sb_log_reset(struct sb_server *);
-/* Answers with the injected 5xx when the error share says so; returns 1 if it did. */
-int		 sb_http_inject_error(struct sb_call *, int soap, const char *source);
+/* Records a JSON request body in the call's log entry (capped). */
+void		 sb_log_body(struct sb_call *, const char *body, size_t len);
+/* Answers with the injected 5xx when the error share says so; returns 1 if it did. area: enum sb_area. */
+int		 sb_http_inject_error(struct sb_call *, int area, const char *source);
 struct sb_logentry *sb_log_entry(struct sb_server *, uint64_t id);
 void		 sb_log_free(struct sb_reqlog *);
 const char	*sb_status_reason(int status);
@@ -495,12 +515,27 @@ enum sb_fault_kind {
 	SB_FAULT_429,
 	SB_FAULT_ERROR,
 };
-enum sb_fault_kind sb_faults_pick(struct sb_server *, int soap, int pre_limit);
+enum sb_fault_kind sb_faults_pick(struct sb_server *, int area, int pre_limit);
 
 /* ---- sandbox-inspect.c */
 void		 sb_inspect(struct sb_server *, struct evhttp_request *);
 /* Restores the seed and clears counters, log and tokens. Returns 0 / -1. */
 int		 sb_reset(struct sb_server *, struct kb_err *);
+
+/* ---- sandbox-aspos.c, sandbox-aspos-inspect.c: the AsPos REST simulator under /aspos */
+
+/* Loads the AsPos seed (path may be NULL: empty); NULL with err on a bad seed. */
+struct sb_aspos	*sb_aspos_new(const struct sb_config *, struct kb_err *);
+void		 sb_aspos_free(struct sb_aspos *);
+/* Back to the seed; tokens stay valid. */
+int		 sb_aspos_reset(struct sb_aspos *, struct kb_err *);
+/* Serves a request below /aspos; path is what follows "/aspos" (raw, still escaped). */
+void		 sb_aspos_dispatch(struct sb_call *, const char *path);
+/* A JSON error answer {"error": code, "message": message}. */
+void		 sb_aspos_error(struct sb_call *, int status, const char *code, const char *message);
+/* GET/POST /_sandbox/aspos/...; sub is what follows "aspos/" ("" for the summary). */
+void		 sb_aspos_inspect(struct sb_server *, struct evhttp_request *, const char *sub,
+		    struct evkeyvalq *query, struct json_object *body);
 
 /* ---- sandbox-wsdl.c */
 /* The WSDL of processxml.asmx or finder.asmx with soap:address at base; caller frees. */

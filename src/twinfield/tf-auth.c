@@ -82,7 +82,7 @@ enum auth_step {
 struct tf_auth {
 	struct event_base		*base;
 	struct kb_redis			*redis;
-	struct tf_http			*http;
+	struct httpc			*http;
 	const struct tf_config		*cfg;
 	char				*login_url;
 	char				*client_id;
@@ -287,7 +287,7 @@ auth_store(struct tf_auth *a)
 
 /* Parses a JSON object body; NULL if it is not one. Caller json_object_put()s. */
 static struct json_object *
-auth_json(const struct tf_http_res *res)
+auth_json(const struct httpc_res *res)
 {
 	struct json_tokener	*tok;
 	struct json_object	*o;
@@ -336,7 +336,7 @@ auth_json_num(struct json_object *o, const char *key)
 
 /* Classifies a failed HTTP exchange with the login server. */
 static void
-auth_http_error(struct tf_auth *a, const char *what, const struct tf_http_res *res)
+auth_http_error(struct tf_auth *a, const char *what, const struct httpc_res *res)
 {
 	struct json_object	*o;
 	const char		*e;
@@ -362,7 +362,7 @@ auth_http_error(struct tf_auth *a, const char *what, const struct tf_http_res *r
 }
 
 static void
-auth_validated(const struct tf_http_res *res, void *arg)
+auth_validated(const struct httpc_res *res, void *arg)
 {
 	struct tf_auth		*a = arg;
 	struct json_object	*o;
@@ -402,7 +402,7 @@ auth_validated(const struct tf_http_res *res, void *arg)
 static void
 auth_validate(struct tf_auth *a)
 {
-	struct tf_http_req	 req;
+	struct httpc_req	 req;
 	struct kb_err		 err;
 	char			*esc, *url;
 
@@ -416,13 +416,13 @@ auth_validate(struct tf_auth *a)
 	req.connect_timeout_ms = a->timeout_ms;
 	req.max_body = AUTH_MAX_BODY;
 	a->step = AUTH_VALIDATE;
-	if (tf_http_start(a->http, &req, auth_validated, a, &err) == -1)
+	if (httpc_start(a->http, &req, auth_validated, a, &err) == -1)
 		auth_refresh_failed(a, TF_ERR_NETWORK, err.msg);
 	free(url);
 }
 
 static void
-auth_token_answer(const struct tf_http_res *res, void *arg)
+auth_token_answer(const struct httpc_res *res, void *arg)
 {
 	struct tf_auth		*a = arg;
 	struct json_object	*o;
@@ -471,7 +471,7 @@ auth_token_answer(const struct tf_http_res *res, void *arg)
 static void
 auth_post_token(struct tf_auth *a)
 {
-	struct tf_http_req	 req;
+	struct httpc_req	 req;
 	struct kb_err		 err;
 	char			*esc, *url;
 
@@ -491,7 +491,7 @@ auth_post_token(struct tf_auth *a)
 	req.connect_timeout_ms = a->timeout_ms;
 	req.max_body = AUTH_MAX_BODY;
 	a->step = AUTH_TOKEN;
-	if (tf_http_start(a->http, &req, auth_token_answer, a, &err) == -1) {
+	if (httpc_start(a->http, &req, auth_token_answer, a, &err) == -1) {
 		curl_slist_free_all(req.headers);
 		free(req.body);
 		auth_refresh_failed(a, TF_ERR_NETWORK, err.msg);

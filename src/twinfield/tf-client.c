@@ -76,7 +76,7 @@ struct tf_req {
 struct tf_client {
 	struct event_base	*base;
 	struct kb_redis		*redis;
-	struct tf_http		*http;
+	struct httpc		*http;
 	struct tf_auth		*auth;
 	struct tf_throttle	*throttle;
 	struct tf_stats		 stats;
@@ -263,7 +263,7 @@ req_search_result(struct tf_req *r, struct tf_soap_env *env, struct tf_response 
 }
 
 static void
-req_http_done(const struct tf_http_res *res, void *arg)
+req_http_done(const struct httpc_res *res, void *arg)
 {
 	struct tf_req		*r = arg;
 	struct tf_client	*c = r->c;
@@ -375,7 +375,7 @@ static void
 req_send(struct tf_req *r, const char *token, const char *cluster)
 {
 	struct tf_client	*c = r->c;
-	struct tf_http_req	 req;
+	struct httpc_req	 req;
 	struct tf_search	 s;
 	struct kb_err		 err;
 	char			*url;
@@ -412,7 +412,7 @@ req_send(struct tf_req *r, const char *token, const char *cluster)
 	r->token_used = xstrdup(token);
 	r->state = REQ_HTTP;
 	r->attempts++;
-	if (tf_http_start(c->http, &req, req_http_done, r, &err) == -1) {
+	if (httpc_start(c->http, &req, req_http_done, r, &err) == -1) {
 		free(url);
 		curl_slist_free_all(req.headers);
 		free(req.body);
@@ -629,7 +629,7 @@ tf_client_new(struct event_base *base, const struct tf_config *cfg, struct kb_er
 	c->rnd = (uint32_t)getpid() ^ (uint32_t)tf_now_ms() ^ 0x9e3779b9u;
 	if (c->rnd == 0)
 		c->rnd = 1;
-	c->http = tf_http_new(base);
+	c->http = httpc_new(base);
 
 	prefix = cfg->redis_prefix != NULL && *cfg->redis_prefix != '\0' ? cfg->redis_prefix : "kb";
 	org = cfg->organisation != NULL && *cfg->organisation != '\0' ? cfg->organisation :
@@ -743,7 +743,7 @@ tf_client_free(struct tf_client *c)
 	/* Redis first: its pending callbacks see `closing` and do nothing. */
 	kb_redis_free(c->redis);
 	/* Aborted transfers complete their requests with TF_ERR_CANCELLED. */
-	tf_http_free(c->http);
+	httpc_free(c->http);
 	/* Queued requests, and those waiting for a token. */
 	tf_throttle_free(c->throttle);
 	for (r = TAILQ_FIRST(&c->reqs); r != NULL; r = next) {

@@ -1,7 +1,7 @@
 /*
- * Internals of the Twinfield client shared by its files: the curl_multi
- * glue (tf-http.c), the OAuth2 token cache (tf-auth.c) and the Redis
- * throttle (tf-throttle.c). tf-client.c ties them together.
+ * Internals of the Twinfield client shared by its files: the OAuth2 token
+ * cache (tf-auth.c) and the Redis throttle (tf-throttle.c); HTTP is the
+ * shared curl_multi glue (kassaboek/httpc.h). tf-client.c ties them together.
  */
 #ifndef KASSABOEK_TF_INTERNAL_H
 #define KASSABOEK_TF_INTERNAL_H
@@ -14,11 +14,16 @@
 #include <event2/event.h>
 
 #include "kassaboek/err.h"
+#include "kassaboek/httpc.h"
 #include "kassaboek/redis.h"
 #include "kassaboek/tf.h"
 
 /* Wall-clock milliseconds: shared across processes through Redis. */
-uint64_t	tf_now_ms(void);
+static inline uint64_t
+tf_now_ms(void)
+{
+	return (httpc_now_ms());
+}
 
 /* ---- tf-redis.c: counted fire-and-forget commands (see tf_client_shutdown) */
 
@@ -27,45 +32,6 @@ void	tf_redis_fire(struct kb_redis *r, unsigned *pending, int argc, const char *
 void	tf_redis_fire_eval(struct kb_redis *r, unsigned *pending, const char *script, int nkeys,
 	    int nargs, const char **args, const size_t *lens);
 
-/* ---- tf-http.c: curl_multi on libevent (curl docs/examples/hiperfifo.c) */
-
-struct tf_http;
-
-struct tf_http_req {
-	const char		*url;		/* borrowed for the call */
-	struct curl_slist	*headers;	/* owned by the request from now on */
-	char			*body;		/* owned; NULL = GET */
-	size_t			 body_len;
-	const char		*user;		/* HTTP Basic, or NULL (borrowed) */
-	const char		*password;
-	long			 timeout_ms;
-	long			 connect_timeout_ms;
-	size_t			 max_body;
-};
-
-struct tf_http_res {
-	CURLcode	 code;
-	const char	*error;		/* CURLOPT_ERRORBUFFER text or curl_easy_strerror */
-	long		 status;	/* 0 when no HTTP answer */
-	char		*body;		/* NUL-terminated, borrowed for the callback */
-	size_t		 len;
-	int		 too_large;	/* body over max_body: transfer aborted */
-	long		 retry_after_ms;	/* Retry-After, -1 if absent */
-};
-
-/* Runs exactly once per started request, never from inside tf_http_start(). */
-typedef void tf_http_cb(const struct tf_http_res *res, void *arg);
-
-struct tf_http	*tf_http_new(struct event_base *base);
-/* Aborts running transfers: their callbacks run with CURLE_ABORTED_BY_CALLBACK. */
-void		 tf_http_free(struct tf_http *h);
-/* Starts the request; returns 0, or -1 with err set (cb then never runs). */
-int		 tf_http_start(struct tf_http *h, struct tf_http_req *req, tf_http_cb *cb,
-		    void *arg, struct kb_err *err);
-unsigned	 tf_http_running(const struct tf_http *h);
-/* Parses a Retry-After value (seconds or HTTP date) into ms; -1 if bad. */
-long		 tf_http_retry_after(const char *value, uint64_t now_ms);
-
 /* ---- tf-auth.c: token + cluster URL, shared through Redis */
 
 struct tf_auth;
@@ -73,7 +39,7 @@ struct tf_auth;
 struct tf_auth_params {
 	struct event_base	*base;
 	struct kb_redis		*redis;
-	struct tf_http		*http;
+	struct httpc		*http;
 	const struct tf_config	*cfg;		/* for the callback only */
 	const char		*login_url;	/* without trailing '/' */
 	const char		*client_id;

@@ -1,5 +1,5 @@
 /*
- * Classification (src/twinfield/tf-classify.c, tf-http.c): credits per
+ * Classification (src/twinfield/tf-classify.c, src/http-client/httpc.c): credits per
  * request as reference §7.3 says (root element / SOAPAction), transient vs
  * permanent error kinds, and Retry-After parsing (seconds or HTTP date).
  */
@@ -96,14 +96,14 @@ START_TEST(test_retry_after)
 	/* Sun, 06 Nov 1994 08:49:37 GMT = 784111777 */
 	uint64_t	now = 784111777ULL * 1000;
 
-	ck_assert_int_eq(tf_http_retry_after("3", now), 3000);
-	ck_assert_int_eq(tf_http_retry_after(" 0 \r", now), 0);
-	ck_assert_int_eq(tf_http_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000);
-	ck_assert_int_eq(tf_http_retry_after("Sun, 06 Nov 1994 08:49:30 GMT", now), 0);
-	ck_assert_int_eq(tf_http_retry_after("soon", now), -1);
-	ck_assert_int_eq(tf_http_retry_after("5x", now), -1);
+	ck_assert_int_eq(httpc_retry_after("3", now), 3000);
+	ck_assert_int_eq(httpc_retry_after(" 0 \r", now), 0);
+	ck_assert_int_eq(httpc_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000);
+	ck_assert_int_eq(httpc_retry_after("Sun, 06 Nov 1994 08:49:30 GMT", now), 0);
+	ck_assert_int_eq(httpc_retry_after("soon", now), -1);
+	ck_assert_int_eq(httpc_retry_after("5x", now), -1);
 	/* Absurd waits are capped at 15 minutes. */
-	ck_assert_int_eq(tf_http_retry_after("99999999", now), 15L * 60 * 1000);
+	ck_assert_int_eq(httpc_retry_after("99999999", now), 15L * 60 * 1000);
 }
 END_TEST
 

@@ -1,7 +1,7 @@
 /*
- * HTTP for the Twinfield client: curl_multi driven by libevent through the
- * socket API, the pattern of curl's docs/examples/hiperfifo.c. Three
- * structs: struct tf_http (GlobalInfo: base, multi, timer), struct
+ * HTTP for the Twinfield and AsPos clients (kassaboek/httpc.h): curl_multi
+ * driven by libevent through the socket API, the pattern of curl's
+ * docs/examples/hiperfifo.c. Three structs: struct httpc (GlobalInfo: base, multi, timer), struct
  * http_xfer (ConnInfo, found again through CURLOPT_PRIVATE) and struct
  * http_sock (SockInfo, attached with curl_multi_assign).
  *
@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,14 +23,14 @@
 #include <event2/event_struct.h>
 
 #include "kassaboek/xmalloc.h"
-#include "tf-internal.h"
+#include "kassaboek/httpc.h"
 
-#define HTTP_XFER_MAGIC	0x74666878u	/* "tfhx" */
+#define HTTP_XFER_MAGIC	0x68747063u	/* "htpc" */
 #define HTTP_RETRY_AFTER_MAX_MS	(15L * 60 * 1000)
 
 struct http_xfer {
 	unsigned		 magic;
-	struct tf_http		*h;
+	struct httpc		*h;
 	CURL			*easy;
 	struct curl_slist	*headers;
 	char			*body_out;	/* request body, kept until done */
@@ -40,20 +41,20 @@ struct http_xfer {
 	int			 too_large;
 	long			 retry_after_ms;
 	char			 errbuf[CURL_ERROR_SIZE];
-	tf_http_cb		*cb;
+	httpc_cb		*cb;
 	void			*arg;
 	TAILQ_ENTRY(http_xfer)	 entry;
 };
 
 struct http_sock {
-	struct tf_http		*h;
+	struct httpc		*h;
 	curl_socket_t		 fd;
 	struct event		 ev;
 	int			 added;
 	TAILQ_ENTRY(http_sock)	 entry;
 };
 
-struct tf_http {
+struct httpc {
 	struct event_base		*base;
 	CURLM				*multi;
 	struct event			*timer_ev;
@@ -64,7 +65,7 @@ struct tf_http {
 };
 
 uint64_t
-tf_now_ms(void)
+httpc_now_ms(void)
 {
 	struct timeval	tv;
 
@@ -73,7 +74,7 @@ tf_now_ms(void)
 }
 
 long
-tf_http_retry_after(const char *v, uint64_t now_ms)
+httpc_retry_after(const char *v, uint64_t now_ms)
 {
 	char	*end;
 	long	 secs;
@@ -113,9 +114,9 @@ http_xfer_free(struct http_xfer *x)
 
 /* Hands a finished transfer to its owner, then frees it. */
 static void
-http_finish(struct tf_http *h, struct http_xfer *x, CURLcode code)
+http_finish(struct httpc *h, struct http_xfer *x, CURLcode code)
 {
-	struct tf_http_res	res;
+	struct httpc_res	res;
 
 	TAILQ_REMOVE(&h->xfers, x, entry);
 	curl_multi_remove_handle(h->multi, x->easy);
@@ -136,7 +137,7 @@ http_finish(struct tf_http *h, struct http_xfer *x, CURLcode code)
 }
 
 static void
-http_check_done(struct tf_http *h)
+http_check_done(struct httpc *h)
 {
 	CURLMsg			*msg;
 	struct http_xfer	*x;
@@ -161,7 +162,7 @@ static void
 http_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_sock	*s = arg;
-	struct tf_http		*h = s->h;
+	struct httpc		*h = s->h;
 	int			 action;
 
 	action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
@@ -173,7 +174,7 @@ http_event_cb(evutil_socket_t fd, short what, void *arg)
 static void
 http_timer_event_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct tf_http	*h = arg;
+	struct httpc	*h = arg;
 
 	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &h->still_running);
 	http_check_done(h);
@@ -183,7 +184,7 @@ http_timer_event_cb(evutil_socket_t fd, short what, void *arg)
 static int
 http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-	struct tf_http	*h = userp;
+	struct httpc	*h = userp;
 	struct timeval	 tv;
 
 	if (timeout_ms < 0) {
@@ -200,7 +201,7 @@ http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 static int
 http_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-	struct tf_http		*h = userp;
+	struct httpc		*h = userp;
 	struct http_sock	*s = socketp;
 	short			 kind;
 
@@ -274,15 +275,15 @@ http_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 		memcpy(val, ptr + sizeof name - 1, vlen);
 		val[vlen] = '\0';
 		val[strcspn(val, "\r\n")] = '\0';
-		x->retry_after_ms = tf_http_retry_after(val, tf_now_ms());
+		x->retry_after_ms = httpc_retry_after(val, httpc_now_ms());
 	}
 	return (n);
 }
 
-struct tf_http *
-tf_http_new(struct event_base *base)
+struct httpc *
+httpc_new(struct event_base *base)
 {
-	struct tf_http	*h;
+	struct httpc	*h;
 
 	h = xcalloc(1, sizeof *h);
 	h->base = base;
@@ -299,7 +300,7 @@ tf_http_new(struct event_base *base)
 }
 
 void
-tf_http_free(struct tf_http *h)
+httpc_free(struct httpc *h)
 {
 	struct http_xfer	*x;
 	struct http_sock	*s;
@@ -322,13 +323,13 @@ tf_http_free(struct tf_http *h)
 }
 
 unsigned
-tf_http_running(const struct tf_http *h)
+httpc_running(const struct httpc *h)
 {
 	return (h->active);
 }
 
 int
-tf_http_start(struct tf_http *h, struct tf_http_req *req, tf_http_cb *cb, void *arg,
+httpc_start(struct httpc *h, struct httpc_req *req, httpc_cb *cb, void *arg,
     struct kb_err *err)
 {
 	struct http_xfer	*x;
@@ -367,6 +368,8 @@ tf_http_start(struct tf_http *h, struct tf_http_req *req, tf_http_cb *cb, void *
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body_out);
 	}
+	if (req->method != NULL)
+		curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, req->method);
 	if (req->user != NULL) {
 		curl_easy_setopt(x->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(x->easy, CURLOPT_USERNAME, req->user);
