@@ -258,88 +258,82 @@ scan_literal(struct scan *s, const char *word)
 }
 
 #define SCAN_KEY_MAX	64	/* longer member names never match a capture path */
+#define SCAN_MAX_CAPS	32	/* captures are tracked as bits of a uint32_t */
 
-/* The member names on the way to the value being read, one per open object. */
-struct key_path {
-	char	name[KB_JSON_CAPTURE_DEPTH][SCAN_KEY_MAX];
-	int	ok[KB_JSON_CAPTURE_DEPTH];	/* name[i] holds the whole member name */
-};
-
-/* Does caps[i].path lead exactly (full) or through (prefix) the value at depth? */
+/*
+ * Which captures are still possible is tracked as bit masks, so a member
+ * name is only decoded and compared where some path could lead through it:
+ * a typical order has ~60 members and the receiver wants 6 of them.
+ */
 static int
-scan_path_matches(const struct kb_json_capture *cap, const struct key_path *kp, const char *stack,
-    int depth, int full)
+scan_path_ends(const struct kb_json_capture *cap, int depth)
 {
-	int	d;
-
-	if (cap->path == NULL || depth > KB_JSON_CAPTURE_DEPTH)
-		return (0);
-	for (d = 0; d < depth; d++) {
-		if (cap->path[d] == NULL || stack[d] != '{' || !kp->ok[d] ||
-		    strcmp(kp->name[d], cap->path[d]) != 0)
-			return (0);
-	}
-	return (full ? cap->path[depth] == NULL : cap->path[depth] != NULL);
+	return (cap->path[depth] == NULL);
 }
 
 /*
- * Records a value of kind at depth: the capture it is for takes it (a later
- * duplicate wins, as in json-c), and a container also clears every capture
- * below it, since the new object replaces the old one whole.
+ * Records a value of kind at depth for the captures in vmask (the ones
+ * whose path led here): those whose path ends here take it (a later
+ * duplicate wins, as in json-c); those that go deeper start over, since a
+ * new object or array replaces the old one whole. Returns the captures
+ * that continue into this value if it is an object.
  */
-static void
-scan_record(struct kb_json_capture *caps, size_t ncaps, const struct key_path *kp, const char *stack,
-    int depth, enum kb_json_kind kind, const unsigned char *raw, size_t rawlen, struct scan *s)
+static uint32_t
+scan_record(struct kb_json_capture *caps, uint32_t vmask, int depth, enum kb_json_kind kind,
+    const unsigned char *raw, size_t rawlen, struct kb_err *err)
 {
-	size_t	i;
-	int	overflow = 0;
+	struct kb_json_capture	*c;
+	uint32_t		 deeper = 0;
+	int			 i, overflow;
 
-	for (i = 0; i < ncaps; i++) {
-		if (scan_path_matches(&caps[i], kp, stack, depth, 1)) {
-			caps[i].kind = kind;
-			caps[i].len = 0;
-			caps[i].too_long = 0;
-			if (caps[i].cap > 0)
-				caps[i].buf[0] = '\0';
-			if (kind == KB_JSON_STRING) {
-				/* raw is the string with its quotes: decode it again into the buffer. */
-				struct scan	sub = { raw, raw + rawlen, s->err, raw };
-
-				if (scan_string(&sub, caps[i].buf, caps[i].cap, &overflow) == 0 && !overflow)
-					caps[i].len = strlen(caps[i].buf);
-				caps[i].too_long = overflow;
-			} else if (kind == KB_JSON_NUMBER) {
-				if (rawlen < caps[i].cap) {
-					memcpy(caps[i].buf, raw, rawlen);
-					caps[i].buf[rawlen] = '\0';
-					caps[i].len = rawlen;
-				} else
-					caps[i].too_long = 1;
-			}
-			if (caps[i].too_long && caps[i].cap > 0)
-				caps[i].buf[0] = '\0';
-		} else if ((kind == KB_JSON_OBJECT || kind == KB_JSON_ARRAY) &&
-		    scan_path_matches(&caps[i], kp, stack, depth, 0)) {
-			caps[i].kind = KB_JSON_ABSENT;
-			caps[i].len = 0;
-			caps[i].too_long = 0;
-			if (caps[i].cap > 0)
-				caps[i].buf[0] = '\0';
+	for (i = 0; vmask != 0; i++, vmask >>= 1) {
+		if (!(vmask & 1))
+			continue;
+		c = &caps[i];
+		c->len = 0;
+		c->too_long = 0;
+		if (c->cap > 0)
+			c->buf[0] = '\0';
+		if (!scan_path_ends(c, depth)) {
+			c->kind = KB_JSON_ABSENT;
+			if (kind == KB_JSON_OBJECT && depth < KB_JSON_CAPTURE_DEPTH)
+				deeper |= (uint32_t)1 << i;
+			continue;
 		}
+		c->kind = kind;
+		if (kind == KB_JSON_STRING) {
+			/* raw is the string with its quotes: decode it into the buffer. */
+			struct scan	sub = { raw, raw + rawlen, err, raw };
+
+			overflow = 0;
+			if (scan_string(&sub, c->buf, c->cap, &overflow) == 0 && !overflow)
+				c->len = strlen(c->buf);
+			c->too_long = overflow;
+		} else if (kind == KB_JSON_NUMBER) {
+			if (rawlen < c->cap) {
+				memcpy(c->buf, raw, rawlen);
+				c->buf[rawlen] = '\0';
+				c->len = rawlen;
+			} else
+				c->too_long = 1;
+		}
+		if (c->too_long && c->cap > 0)
+			c->buf[0] = '\0';
 	}
+	return (deeper);
 }
 
-/* Whether any capture's path reaches the value at depth (only then is a string decoded). */
-static int
-scan_wanted(const struct kb_json_capture *caps, size_t ncaps, const struct key_path *kp, const char *stack,
-    int depth)
+/* The captures of objmask whose path continues with member name key at depth. */
+static uint32_t
+scan_member_mask(const struct kb_json_capture *caps, uint32_t objmask, int depth, const char *key)
 {
-	size_t	i;
+	uint32_t	m = 0;
+	int		i;
 
-	for (i = 0; i < ncaps; i++)
-		if (scan_path_matches(&caps[i], kp, stack, depth, 1))
-			return (1);
-	return (0);
+	for (i = 0; objmask != 0; i++, objmask >>= 1)
+		if ((objmask & 1) && strcmp(caps[i].path[depth], key) == 0)
+			m |= (uint32_t)1 << i;
+	return (m);
 }
 
 int
@@ -347,21 +341,27 @@ kb_json_scan(const char *doc, size_t len, enum kb_json_kind *root, struct kb_jso
     size_t ncaps, struct kb_err *err)
 {
 	struct scan		 s;
-	struct key_path		 kp;
 	char			 stack[KB_JSON_MAX_DEPTH];	/* '{' or '[' per open level */
+	uint32_t		 objmask[KB_JSON_MAX_DEPTH];	/* per open object: captures going through it */
+	uint32_t		 vmask;				/* captures whose path leads to the next value */
+	char			 key[SCAN_KEY_MAX];
 	const unsigned char	*vstart;
 	enum kb_json_kind	 kind;
 	int			 depth = 0, expect_value = 1, ovf;
 	unsigned char		 c;
 	size_t			 i;
 
-	memset(&kp, 0, sizeof kp);
+	if (ncaps > SCAN_MAX_CAPS)
+		return (kb_err_set(err, "more than %d captures", SCAN_MAX_CAPS));
+	vmask = 0;
 	for (i = 0; i < ncaps; i++) {
 		caps[i].kind = KB_JSON_ABSENT;
 		caps[i].len = 0;
 		caps[i].too_long = 0;
 		if (caps[i].cap > 0)
 			caps[i].buf[0] = '\0';
+		if (caps[i].path != NULL && caps[i].path[0] != NULL)
+			vmask |= (uint32_t)1 << i;	/* every path starts at the root */
 	}
 	if (root != NULL)
 		*root = KB_JSON_ABSENT;
@@ -393,10 +393,10 @@ kb_json_scan(const char *doc, size_t len, enum kb_json_kind *root, struct kb_jso
 					*root = kind;
 				if (depth == KB_JSON_MAX_DEPTH)
 					return (scan_fail(&s, "nesting too deep"));
-				scan_record(caps, ncaps, &kp, stack, depth, kind, NULL, 0, &s);
+				/* Paths go through objects only: an array ends them. */
+				objmask[depth] = vmask != 0 ? scan_record(caps, vmask, depth, kind, NULL, 0, err) : 0;
 				stack[depth++] = (char)c;
-				if (depth <= KB_JSON_CAPTURE_DEPTH)
-					kp.ok[depth - 1] = 0;
+				vmask = 0;
 				s.p++;
 				scan_ws(&s);
 				if (s.p < s.end && *s.p == (c == '{' ? '}' : ']')) {
@@ -428,8 +428,9 @@ kb_json_scan(const char *doc, size_t len, enum kb_json_kind *root, struct kb_jso
 			}
 			if (depth == 0 && root != NULL)
 				*root = kind;
-			if (ncaps > 0 && scan_wanted(caps, ncaps, &kp, stack, depth))
-				scan_record(caps, ncaps, &kp, stack, depth, kind, vstart, (size_t)(s.p - vstart), &s);
+			if (vmask != 0)
+				scan_record(caps, vmask, depth, kind, vstart, (size_t)(s.p - vstart), err);
+			vmask = 0;
 			expect_value = 0;
 			continue;
 		}
@@ -454,13 +455,16 @@ object_key:
 		if (s.p >= s.end || *s.p != '"')
 			return (scan_fail(&s, s.p >= s.end ? "unexpected end of input" : "expected a member name"));
 		ovf = 0;
-		/* Member names matter down to KB_JSON_CAPTURE_DEPTH; deeper ones are just checked. */
-		if (depth <= KB_JSON_CAPTURE_DEPTH && ncaps > 0) {
-			if (scan_string(&s, kp.name[depth - 1], SCAN_KEY_MAX, &ovf) == -1)
+		if (objmask[depth - 1] != 0) {
+			/* Some capture goes through this object: is this the member it names? */
+			if (scan_string(&s, key, sizeof key, &ovf) == -1)
 				return (-1);
-			kp.ok[depth - 1] = !ovf;
-		} else if (scan_string(&s, NULL, 0, &ovf) == -1)
-			return (-1);
+			vmask = ovf ? 0 : scan_member_mask(caps, objmask[depth - 1], depth - 1, key);
+		} else {
+			if (scan_string(&s, NULL, 0, &ovf) == -1)
+				return (-1);
+			vmask = 0;
+		}
 		scan_ws(&s);
 		if (s.p >= s.end || *s.p != ':')
 			return (scan_fail(&s, "expected ':'"));
