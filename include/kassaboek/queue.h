@@ -25,6 +25,7 @@ struct kb_queue_event {
 	const char	*body;
 	size_t		 body_len;
 	uint64_t	 received_at_ms;
+	const char	*entities;	/* entity keys (queue-entity.h); NULL: read them from body */
 };
 
 /* stream_id is borrowed for the call (NULL unless QUEUED). */

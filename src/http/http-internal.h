@@ -11,6 +11,7 @@
 
 #include "kassaboek/http.h"
 #include "kassaboek/jsonscan.h"
+#include "kassaboek/queue-entity.h"
 
 #define HTTP_SERVER_MAGIC	0x6b627376u	/* "kbsv" */
 #define HTTP_PENDING_MAGIC	0x6b627077u	/* "kbpw" */
@@ -66,6 +67,7 @@ struct http_envelope {
 	int	data_is_object;		/* top-level "data" is an object */
 	char	id[KB_VERIFY_MAX_ID + 1];
 	char	type[64];		/* empty when longer: no known type is */
+	char	entities[KB_QUEUE_ENTITIES_MAX];	/* entity keys (queue-entity.h) */
 };
 
 /*

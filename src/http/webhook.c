@@ -227,6 +227,7 @@ webhook_handle(struct kb_http_server *s, struct evhttp_request *req)
 	ev.type = type;
 	ev.body = body;
 	ev.body_len = len;
+	ev.entities = env.entities;
 	ev.received_at_ms = (uint64_t)p->started.tv_sec * 1000 + (uint64_t)p->started.tv_usec / 1000;
 	s->inflight++;
 	kb_queue_enqueue(s->redis, s->cfg->redis.prefix, s->cfg->server.dedupe_window_ms, &ev,

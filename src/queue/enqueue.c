@@ -75,7 +75,10 @@ kb_queue_enqueue(struct kb_redis *r, const char *prefix, uint64_t dedupe_window_
 	snprintf(stream, sizeof stream, "{%s}:%s", prefix, KB_QUEUE_EVENTS_KEY);
 	snprintf(live, sizeof live, "{%s}:live", prefix);
 	snprintf(pfx, sizeof pfx, "{%s}:", prefix);
-	kb_queue_entities(ev->type, ev->body, ev->body_len, entities, sizeof entities);
+	if (ev->entities != NULL)
+		snprintf(entities, sizeof entities, "%s", ev->entities);
+	else
+		kb_queue_entities(ev->type, ev->body, ev->body_len, entities, sizeof entities);
 	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)dedupe_window_ms);
 	snprintf(received, sizeof received, "%llu", (unsigned long long)ev->received_at_ms);
 	args[0] = seen;		lens[0] = strlen(seen);

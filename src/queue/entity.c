@@ -22,8 +22,6 @@
 
 #define ENTITY_LOWER		0x1	/* compare case-insensitively (e-mail) */
 #define ENTITY_VALUE_MAX	128
-#define ENTITY_SCAN_MAX		4096	/* longer values are no identity */
-#define ENTITY_RULES_MAX	8	/* rules of one event type at most */
 
 struct entity_rule {
 	const char	*type_prefix;	/* "order." matches order.created, order.updated, ... */
@@ -91,42 +89,66 @@ entity_append(char *out, size_t outsz, size_t *used, const char *kind, const cha
 	return (0);
 }
 
-int
-kb_queue_entities(const char *type, const char *body, size_t len, char *out, size_t outsz)
+#define ENTITY_NRULES	(sizeof entity_rules / sizeof entity_rules[0])
+
+size_t
+kb_queue_entity_paths(const char *const **paths, size_t max)
 {
-	char				 vals[ENTITY_RULES_MAX][ENTITY_SCAN_MAX];
-	const struct entity_rule	*rules[ENTITY_RULES_MAX];
-	struct kb_json_capture		 caps[ENTITY_RULES_MAX];
-	struct kb_err			 err;
-	size_t				 i, n = 0, used = 0;
+	size_t	i;
+
+	for (i = 0; i < ENTITY_NRULES && i < max; i++)
+		paths[i] = entity_rules[i].path;
+	return (i);
+}
+
+int
+kb_queue_entities_from(const char *type, const struct kb_json_capture *caps, char *out, size_t outsz)
+{
+	const struct kb_json_capture	*c;
+	size_t				 i, used = 0;
 	int				 count = 0;
 
 	if (outsz == 0)
 		return (0);
 	out[0] = '\0';
-	memset(caps, 0, sizeof caps);
-	for (i = 0; i < sizeof entity_rules / sizeof entity_rules[0] && n < ENTITY_RULES_MAX; i++) {
+	for (i = 0; i < ENTITY_NRULES; i++) {
 		if (strncmp(type, entity_rules[i].type_prefix, strlen(entity_rules[i].type_prefix)) != 0)
 			continue;
-		rules[n] = &entity_rules[i];
-		caps[n].path = entity_rules[i].path;
-		caps[n].buf = vals[n];
-		caps[n].cap = sizeof vals[n];
-		n++;
-	}
-	if (n == 0 || kb_json_scan(body, len, NULL, caps, n, &err) == -1)
-		return (0);
-	for (i = 0; i < n; i++) {
+		c = &caps[i];
 		/* A string, or an integer as written; other numbers and literals are no identity. */
-		if (caps[i].too_long || caps[i].len == 0)
+		if (c->too_long || c->len == 0)
 			continue;
-		if (caps[i].kind == KB_JSON_NUMBER && strpbrk(caps[i].buf, ".eE") != NULL)
+		if (c->kind == KB_JSON_NUMBER && strpbrk(c->buf, ".eE") != NULL)
 			continue;
-		if (caps[i].kind != KB_JSON_STRING && caps[i].kind != KB_JSON_NUMBER)
+		if (c->kind != KB_JSON_STRING && c->kind != KB_JSON_NUMBER)
 			continue;
-		if (entity_append(out, outsz, &used, rules[i]->kind, caps[i].buf, caps[i].len, rules[i]->flags) == -1)
+		if (entity_append(out, outsz, &used, entity_rules[i].kind, c->buf, c->len,
+		    entity_rules[i].flags) == -1)
 			break;
 		count++;
 	}
 	return (count);
+}
+
+int
+kb_queue_entities(const char *type, const char *body, size_t len, char *out, size_t outsz)
+{
+	char			 vals[ENTITY_NRULES][KB_QUEUE_ENTITY_SCAN_MAX];
+	const char *const	*paths[ENTITY_NRULES];
+	struct kb_json_capture	 caps[ENTITY_NRULES];
+	struct kb_err		 err;
+	size_t			 i, n;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	n = kb_queue_entity_paths(paths, ENTITY_NRULES);
+	memset(caps, 0, sizeof caps);
+	for (i = 0; i < n; i++) {
+		caps[i].path = paths[i];
+		caps[i].buf = vals[i];
+		caps[i].cap = sizeof vals[i];
+	}
+	if (kb_json_scan(body, len, NULL, caps, n, &err) == -1)
+		return (0);
+	return (kb_queue_entities_from(type, caps, out, outsz));
 }
