@@ -60,37 +60,78 @@ enqueue_reply_cb(struct kb_redis *r, redisReply *reply, void *arg)
 	free(req);
 }
 
+/* Appends the pieces to buf (size cap); the caller sized buf for the longest possible key. */
+static size_t
+enqueue_key(char *buf, size_t cap, const char *prefix, const char *a, const char *b)
+{
+	size_t	n = 0, len;
+
+	buf[n++] = '{';
+	len = strlen(prefix);
+	memcpy(buf + n, prefix, len);
+	n += len;
+	buf[n++] = '}';
+	buf[n++] = ':';
+	if (a != NULL) {
+		len = strlen(a);
+		memcpy(buf + n, a, len);
+		n += len;
+	}
+	if (b != NULL) {
+		buf[n++] = ':';
+		len = strlen(b);
+		memcpy(buf + n, b, len);
+		n += len;
+	}
+	if (n >= cap)
+		abort();	/* cannot happen: prefix <= 64 and id <= 256 bytes are checked earlier */
+	buf[n] = '\0';
+	return (n);
+}
+
+/* Decimal digits of v, without printf (this runs for every webhook). */
+static size_t
+enqueue_u64(char *buf, uint64_t v)
+{
+	char	tmp[24];
+	size_t	n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return (n);
+}
+
 void
 kb_queue_enqueue(struct kb_redis *r, const char *prefix, uint64_t dedupe_window_ms,
     const struct kb_queue_event *ev, kb_enqueue_cb cb, void *arg)
 {
 	struct enqueue_req	*req;
-	char			 seen[512], stream[128], live[128], ttl[32], received[32], pfx[128];
-	char			 entities[KB_QUEUE_ENTITIES_MAX];
+	char			 seen[512], stream[128], live[128], ttl[24], received[24], pfx[128];
+	char			 computed[KB_QUEUE_ENTITIES_MAX];
+	const char		*entities = ev->entities;
 	const char		*args[10];
 	size_t			 lens[10];
 
+	if (entities == NULL) {
+		kb_queue_entities(ev->type, ev->body, ev->body_len, computed, sizeof computed);
+		entities = computed;
+	}
 	/* prefix is at most 64 characters (config) and ids at most 256 (verify.h). */
-	snprintf(seen, sizeof seen, "{%s}:%s:%s", prefix, KB_QUEUE_SEEN_KEY, ev->id);
-	snprintf(stream, sizeof stream, "{%s}:%s", prefix, KB_QUEUE_EVENTS_KEY);
-	snprintf(live, sizeof live, "{%s}:live", prefix);
-	snprintf(pfx, sizeof pfx, "{%s}:", prefix);
-	if (ev->entities != NULL)
-		snprintf(entities, sizeof entities, "%s", ev->entities);
-	else
-		kb_queue_entities(ev->type, ev->body, ev->body_len, entities, sizeof entities);
-	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)dedupe_window_ms);
-	snprintf(received, sizeof received, "%llu", (unsigned long long)ev->received_at_ms);
-	args[0] = seen;		lens[0] = strlen(seen);
-	args[1] = stream;	lens[1] = strlen(stream);
-	args[2] = live;		lens[2] = strlen(live);
-	args[3] = ttl;		lens[3] = strlen(ttl);
+	args[0] = seen;		lens[0] = enqueue_key(seen, sizeof seen, prefix, KB_QUEUE_SEEN_KEY, ev->id);
+	args[1] = stream;	lens[1] = enqueue_key(stream, sizeof stream, prefix, KB_QUEUE_EVENTS_KEY, NULL);
+	args[2] = live;		lens[2] = enqueue_key(live, sizeof live, prefix, "live", NULL);
+	args[3] = ttl;		lens[3] = enqueue_u64(ttl, dedupe_window_ms);
 	args[4] = ev->id;	lens[4] = strlen(ev->id);
 	args[5] = ev->type;	lens[5] = strlen(ev->type);
-	args[6] = received;	lens[6] = strlen(received);
+	args[6] = received;	lens[6] = enqueue_u64(received, ev->received_at_ms);
 	args[7] = ev->body;	lens[7] = ev->body_len;
 	args[8] = entities;	lens[8] = strlen(entities);
-	args[9] = pfx;		lens[9] = strlen(pfx);
+	args[9] = pfx;		lens[9] = enqueue_key(pfx, sizeof pfx, prefix, "", NULL);
 
 	req = xmalloc(sizeof *req);
 	req->cb = cb;

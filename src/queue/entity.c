@@ -54,9 +54,8 @@ entity_append(char *out, size_t outsz, size_t *used, const char *kind, const cha
 	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 digest[SHA_DIGEST_LENGTH];
 	char			 enc[ENTITY_VALUE_MAX * 3 + 1];
-	size_t			 i, n = 0;
+	size_t			 i, n = 0, klen, need;
 	unsigned char		 c;
-	int			 w;
 
 	if (vlen > ENTITY_VALUE_MAX) {
 		SHA1((const unsigned char *)v, vlen, digest);
@@ -79,13 +78,19 @@ entity_append(char *out, size_t outsz, size_t *used, const char *kind, const cha
 			}
 		}
 	}
-	enc[n] = '\0';
-	w = snprintf(out + *used, outsz - *used, "%s%s:%s", *used > 0 ? " " : "", kind, enc);
-	if (w < 0 || (size_t)w >= outsz - *used) {
-		out[*used] = '\0';
+	/* " kind:value", without printf: this runs for every webhook. */
+	klen = strlen(kind);
+	need = (*used > 0 ? 1 : 0) + klen + 1 + n;
+	if (need >= outsz - *used)
 		return (-1);
-	}
-	*used += (size_t)w;
+	if (*used > 0)
+		out[(*used)++] = ' ';
+	memcpy(out + *used, kind, klen);
+	*used += klen;
+	out[(*used)++] = ':';
+	memcpy(out + *used, enc, n);
+	*used += n;
+	out[*used] = '\0';
 	return (0);
 }
 
