@@ -117,3 +117,13 @@ kb_parse_bool(const char *s, int *out, struct kb_err *err)
 	}
 	return (kb_err_set(err, "'%s' is not a boolean (use yes or no)", s));
 }
+
+struct timeval
+kb_timeval_ms(uint64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	return (tv);
+}

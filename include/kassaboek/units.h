@@ -7,6 +7,7 @@
 #define KASSABOEK_UNITS_H
 
 #include <stdint.h>
+#include <sys/time.h>
 
 #include "kassaboek/err.h"
 
@@ -18,5 +19,8 @@ int	kb_parse_size(const char *s, uint64_t *out, struct kb_err *err);
 int	kb_parse_duration_ms(const char *s, uint64_t *out, struct kb_err *err);
 /* yes/no, true/false, on/off, 1/0. */
 int	kb_parse_bool(const char *s, int *out, struct kb_err *err);
+
+/* ms as a struct timeval, for libevent timers. */
+struct timeval	kb_timeval_ms(uint64_t ms);
 
 #endif

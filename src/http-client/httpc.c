@@ -24,6 +24,7 @@
 
 #include "kassaboek/xmalloc.h"
 #include "kassaboek/httpc.h"
+#include "kassaboek/units.h"
 
 #define HTTP_XFER_MAGIC	0x68747063u	/* "htpc" */
 #define HTTP_RETRY_AFTER_MAX_MS	(15L * 60 * 1000)
@@ -191,8 +192,7 @@ http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 		evtimer_del(h->timer_ev);
 		return (0);
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	tv = kb_timeval_ms(timeout_ms);
 	evtimer_add(h->timer_ev, &tv);
 	return (0);
 }

@@ -110,8 +110,7 @@ kb_http_server_new(struct event_base *base, const struct kb_config *cfg, struct 
 	/* Limits: a client cannot send more than these, nor take longer. */
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)cfg->server.max_body);
 	evhttp_set_max_headers_size(s->http, (ev_ssize_t)cfg->server.max_headers);
-	tv.tv_sec = (time_t)(cfg->server.request_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)((cfg->server.request_timeout_ms % 1000) * 1000);
+	tv = kb_timeval_ms(cfg->server.request_timeout_ms);
 	evhttp_set_timeout_tv(s->http, &tv);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);

@@ -228,8 +228,7 @@ redis_deadline_arm(struct kb_redis *r)
 	}
 	now = redis_now_ms(r);
 	wait = r->pending->deadline_ms > now ? r->pending->deadline_ms - now : 0;
-	tv.tv_sec = (time_t)(wait / 1000);
-	tv.tv_usec = (suseconds_t)((wait % 1000) * 1000);
+	tv = kb_timeval_ms(wait);
 	event_add(r->deadline_ev, &tv);
 }
 
@@ -250,8 +249,7 @@ redis_schedule_reconnect(struct kb_redis *r)
 {
 	struct timeval	tv;
 
-	tv.tv_sec = (time_t)(r->backoff_ms / 1000);
-	tv.tv_usec = (suseconds_t)((r->backoff_ms % 1000) * 1000);
+	tv = kb_timeval_ms(r->backoff_ms);
 	event_add(r->reconnect_ev, &tv);
 	r->backoff_ms *= 2;
 	if (r->backoff_ms > REDIS_RECONNECT_MAX_MS)
@@ -353,8 +351,7 @@ redis_connect(struct kb_redis *r)
 	redisAsyncSetDisconnectCallback(r->ac, redis_disconnect_cb);
 	redis_auth_select(r);
 	redis_load_scripts(r);
-	tv.tv_sec = (time_t)(r->connect_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)((r->connect_timeout_ms % 1000) * 1000);
+	tv = kb_timeval_ms(r->connect_timeout_ms);
 	event_add(r->connect_to_ev, &tv);
 }
 

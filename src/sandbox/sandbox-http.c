@@ -18,6 +18,7 @@
 
 #include "kassaboek/log.h"
 #include "kassaboek/xmalloc.h"
+#include "kassaboek/units.h"
 #include "sandbox.h"
 
 #define HTTP_LOG_XML_MAX	(128 * 1024)
@@ -258,8 +259,7 @@ call_schedule(struct sb_call *call, unsigned ms)
 	call->timer = evtimer_new(call->srv->base, call_timer_cb, call);
 	TAILQ_INSERT_TAIL(&call->srv->pending, call, entry);
 	evhttp_connection_set_closecb(evhttp_request_get_connection(call->req), call_closed_cb, call);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = kb_timeval_ms(ms);
 	evtimer_add(call->timer, &tv);
 }
 

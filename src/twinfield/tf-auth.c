@@ -31,6 +31,7 @@
 #include <json-c/json.h>
 
 #include "kassaboek/xmalloc.h"
+#include "kassaboek/units.h"
 #include "tf-internal.h"
 
 #define AUTH_MAX_BODY		(64 * 1024)
@@ -178,8 +179,7 @@ auth_timer(struct tf_auth *a, enum auth_step step, long ms)
 	struct timeval	tv;
 
 	a->step = step;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = kb_timeval_ms(ms);
 	evtimer_add(a->timer, &tv);
 }
 

@@ -24,6 +24,7 @@
 
 #include "kassaboek/tf-soap.h"
 #include "kassaboek/xmalloc.h"
+#include "kassaboek/units.h"
 #include "tf-internal.h"
 
 #define CLIENT_REQ_MAGIC	0x74667271u	/* "tfrq" */
@@ -193,8 +194,7 @@ req_backoff(struct tf_req *r, long retry_after_ms)
 	r->state = REQ_BACKOFF;
 	if (r->backoff_ev == NULL)
 		r->backoff_ev = evtimer_new(c->base, req_backoff_cb, r);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = kb_timeval_ms(ms);
 	evtimer_add(r->backoff_ev, &tv);
 }
 

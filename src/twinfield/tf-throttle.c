@@ -35,6 +35,7 @@
 #include <event2/event.h>
 
 #include "kassaboek/xmalloc.h"
+#include "kassaboek/units.h"
 #include "tf-internal.h"
 
 /* Polling bound while another process holds the concurrency slots. */
@@ -143,8 +144,7 @@ throttle_sleep(struct tf_throttle *t, long ms)
 		ms = 1;
 	if (ms > THROTTLE_MAX_WAIT_MS)
 		ms = THROTTLE_MAX_WAIT_MS;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = kb_timeval_ms(ms);
 	evtimer_add(t->timer, &tv);
 	t->sleeping = 1;
 	t->slot_sleep = 0;

@@ -19,6 +19,7 @@
 #include "kassaboek/log.h"
 #include "kassaboek/worker.h"
 #include "kassaboek/xmalloc.h"
+#include "kassaboek/units.h"
 
 #include "worker-internal.h"
 
@@ -343,8 +344,7 @@ kb_job_after(struct kb_job *job, uint64_t ms, kb_job_timer_cb cb, void *arg)
 	t->next = job->timers;
 	job->timers = t;
 	job_ref(job);
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	tv = kb_timeval_ms(ms);
 	evtimer_add(t->ev, &tv);
 }
 
@@ -617,8 +617,7 @@ job_dispatch(struct kb_job *job)
 	job->flow = w->flows[job->flow_index];
 	job->state = JOB_RUNNING;
 	job->timeout_ev = evtimer_new(w->base, job_timeout_cb, job);
-	tv.tv_sec = (time_t)(w->cfg->worker.job_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)((w->cfg->worker.job_timeout_ms % 1000) * 1000);
+	tv = kb_timeval_ms(w->cfg->worker.job_timeout_ms);
 	evtimer_add(job->timeout_ev, &tv);
 	kb_log(KB_LOG_DEBUG, job->e.id, job->flow->name, "attempt %d: %s", kb_job_attempt(job), job->e.type);
 	job_ref(job);
@@ -656,8 +655,7 @@ job_script_failed(struct kb_job *job, const char *what, redisReply *reply)
 		kb_log(KB_LOG_WARN, job->e.id, kb_job_flow_name(job), "%s: %s; trying again", what, reply->str);
 	if (job->script_retry_ev == NULL)
 		job->script_retry_ev = evtimer_new(job->w->base, job_script_retry_cb, job);
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	tv = kb_timeval_ms(ms);
 	evtimer_add(job->script_retry_ev, &tv);
 }
 

@@ -17,6 +17,7 @@
 #include "kassaboek/log.h"
 #include "kassaboek/worker.h"
 #include "kassaboek/xmalloc.h"
+#include "kassaboek/units.h"
 
 #include "worker-internal.h"
 
@@ -73,8 +74,7 @@ sched_arm(struct worker_sched *s, uint64_t ms)
 
 	if (s->stopped)
 		return;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	tv = kb_timeval_ms(ms);
 	evtimer_add(s->tick_ev, &tv);
 }
 

@@ -22,6 +22,7 @@
 #include "kassaboek/log.h"
 #include "kassaboek/worker.h"
 #include "kassaboek/xmalloc.h"
+#include "kassaboek/units.h"
 
 #include "worker-internal.h"
 
@@ -43,8 +44,7 @@ worker_timer_add(struct event *ev, uint64_t ms)
 {
 	struct timeval	tv;
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	tv = kb_timeval_ms(ms);
 	event_add(ev, &tv);
 }
 
