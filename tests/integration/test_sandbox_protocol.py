@@ -264,6 +264,10 @@ def test_cli(workdir):
 def test_port_file_and_clean_exit(programs, workdir):
     sb = start_sandbox(programs, workdir)
     assert open(os.path.join(workdir, "sandbox.port")).read() == "%d\n" % sb.port
+    # The port file appears first; the log line follows (much later under valgrind).
+    deadline = time.monotonic() + 10
+    while "listening on" not in sb.proc.output() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "listening on http://127.0.0.1:%d" % sb.port in sb.proc.output()
     assert sb.proc.stop() == 0
     lines = [json.loads(l) for l in sb.proc.output().splitlines() if l.startswith("{")]
