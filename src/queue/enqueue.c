@@ -11,29 +11,36 @@
 
 /*
  * KEYS[1] seen key, KEYS[2] stream, KEYS[3] live hash; ARGV: dedupe ttl ms,
- * id, type, received_at, body, entities, key prefix "{p}:". XADD before SET:
- * if the XADD fails the id must not be remembered, or the sender's retry
- * would be answered "duplicate" and the event lost. An event about entities
- * is appended to each entity's sequence list in the same step, so the lists
- * hold events in the order they were received, whichever receiver took
- * them (docs/worker.md, "Ordering"); the live hash says where it is until a
- * worker finishes it. Returns the stream entry id, or nil for a duplicate.
+ * id, type, received_at, body, entities, key prefix "{p}:". The seen key is
+ * claimed first (SET NX: a duplicate costs one command); if the XADD then
+ * fails, the claim is dropped again, or the sender's retry would be answered
+ * "duplicate" and the event lost (scripts are not rolled back). An event
+ * about entities is appended to each entity's sequence list in the same
+ * step, so the lists hold events in the order they were received, whichever
+ * receiver took them (docs/worker.md, "Ordering"); the live hash says where
+ * it is until a worker finishes it. Returns the stream entry id, or nil for
+ * a duplicate.
  */
 static const char enqueue_script[] =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n"
+    "if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return false end\n"
     "local sid\n"
     "if ARGV[6] == '' then\n"
-    "  sid = redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'type', ARGV[3],"
+    "  sid = redis.pcall('XADD', KEYS[2], '*', 'id', ARGV[2], 'type', ARGV[3],"
     " 'received_at', ARGV[4], 'body', ARGV[5])\n"
     "else\n"
-    "  sid = redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'type', ARGV[3],"
+    "  sid = redis.pcall('XADD', KEYS[2], '*', 'id', ARGV[2], 'type', ARGV[3],"
     " 'received_at', ARGV[4], 'body', ARGV[5], 'entities', ARGV[6])\n"
+    "end\n"
+    "if type(sid) == 'table' then\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "  return sid\n"
+    "end\n"
+    "if ARGV[6] ~= '' then\n"
     "  for e in string.gmatch(ARGV[6], '%S+') do\n"
     "    redis.call('RPUSH', ARGV[7] .. 'seq:' .. e, ARGV[2])\n"
     "  end\n"
     "  redis.call('HSET', KEYS[3], ARGV[2], sid)\n"
     "end\n"
-    "redis.call('SET', KEYS[1], sid, 'PX', ARGV[1])\n"
     "return sid\n";
 
 struct enqueue_req {

@@ -339,3 +339,15 @@ def test_script_cache_flush_costs_at_most_one_retry(serve, redis_server):
     assert first in (202, 503)
     assert serve.send()[0] == 202
     assert serve.send()[0] == 202
+
+
+def test_failed_enqueue_is_not_remembered_as_seen(serve, redis_server):
+    """If the XADD fails the id must not count as seen, or the sender's retry would be lost."""
+    redis_server.client.set("{kb}:events", "not a stream")      # XADD now fails (WRONGTYPE)
+    ev = order_event()
+    status, _, body = serve.send(ev)
+    assert status == 503
+    assert not redis_server.client.exists("{kb}:seen:" + ev["id"])
+    redis_server.client.delete("{kb}:events")
+    assert serve.send(ev)[0] == 202
+    assert [f["id"] for _, f in entries(redis_server)] == [ev["id"]]
