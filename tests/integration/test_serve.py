@@ -1,6 +1,7 @@
 """kassaboek serve: every row of the answer table of reference/webhooks.md,
 checked both in the HTTP answer and in what landed in Redis."""
 import json
+import os
 import signal
 import socket
 import threading
@@ -351,3 +352,27 @@ def test_failed_enqueue_is_not_remembered_as_seen(serve, redis_server):
     redis_server.client.delete("{kb}:events")
     assert serve.send(ev)[0] == 202
     assert [f["id"] for _, f in entries(redis_server)] == [ev["id"]]
+
+
+def test_redis_over_a_unix_socket(programs, workdir):
+    import subprocess as sp
+    import redis as redislib
+    sock = os.path.join(workdir, "redis.sock")
+    r = sp.Popen(["redis-server", "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
+                  "--save", "", "--dir", workdir], stdout=sp.DEVNULL, stderr=sp.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        serve = Serve(programs, workdir, "unix://" + sock)
+        while serve.request("GET", "/readyz")[0] != 200:     # connects in the background
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        ev = order_event()
+        assert serve.send(ev)[0] == 202
+        client = redislib.Redis(unix_socket_path=sock, decode_responses=True)
+        assert [f["id"] for _, f in client.xrange(STREAM)] == [ev["id"]]
+    finally:
+        r.terminate()
+        r.wait(10)
