@@ -76,6 +76,22 @@ kb_redis_url_parse(const char *url, struct kb_redis_url *out, struct kb_err *err
 	int		 rc = -1;
 
 	memset(out, 0, sizeof *out);
+	/*
+	 * unix:///path[?db=N] is read by hand: curl's parser takes the first
+	 * path segment of an unknown scheme's "///" URL for a host name.
+	 */
+	if (strncasecmp(url, "unix://", 7) == 0) {
+		const char	*p = url + 7, *q = strchr(p, '?');
+		size_t		 len = q != NULL ? (size_t)(q - p) : strlen(p);
+
+		if (len == 0 || p[0] != '/' || len >= 108)
+			return (kb_err_set(err, "unix:// URL needs an absolute socket path (unix:///run/redis.sock)"));
+		if (q != NULL && (strncmp(q + 1, "db=", 3) != 0 || kb_parse_int(q + 4, 0, 1000, &db, err) == -1))
+			return (kb_err_set(err, "unix:// URL: the only parameter is ?db=N"));
+		out->path = xstrndup(p, len);
+		out->db = (int)db;
+		return (0);
+	}
 	if ((h = curl_url()) == NULL)
 		return (kb_err_set(err, "out of memory"));
 	if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
@@ -89,16 +105,7 @@ kb_redis_url_parse(const char *url, struct kb_redis_url *out, struct kb_err *err
 	curl_url_get(h, CURLUPART_USER, &user, CURLU_URLDECODE);
 	curl_url_get(h, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE);
 	curl_url_get(h, CURLUPART_QUERY, &query, 0);
-	if (scheme != NULL && strcasecmp(scheme, "unix") == 0) {
-		if (path == NULL || path[0] != '/' || strlen(path) >= 108) {
-			kb_err_set(err, "unix:// URL needs an absolute socket path");
-			goto out;
-		}
-		out->path = xstrdup(path);
-		if (query != NULL && strncmp(query, "db=", 3) == 0 &&
-		    kb_parse_int(query + 3, 0, 1000, &db, err) == -1)
-			goto out;
-	} else if (scheme != NULL && strcasecmp(scheme, "redis") == 0) {
+	if (scheme != NULL && strcasecmp(scheme, "redis") == 0) {
 		if (host == NULL || host[0] == '\0') {
 			kb_err_set(err, "redis:// URL needs a host");
 			goto out;
