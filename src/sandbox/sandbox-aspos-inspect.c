@@ -28,33 +28,6 @@
 #define INSPECT_TTL_MAX		100000000LL
 #define INSPECT_PAGE_MAX	10000LL
 
-static void
-ainspect_send(struct evhttp_request *req, int status, struct json_object *o)
-{
-	struct evbuffer	*b = evbuffer_new();
-	const char	*s;
-
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	evbuffer_add(b, s, strlen(s));
-	evbuffer_add(b, "\n", 1);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "application/json; charset=utf-8");
-	evhttp_send_reply(req, status, sb_status_reason(status), b);
-	evbuffer_free(b);
-	json_object_put(o);
-}
-
-static void
-ainspect_error(struct evhttp_request *req, int status, const char *error, const char *detail)
-{
-	struct json_object	*o = json_object_new_object();
-
-	json_object_object_add(o, "error", json_object_new_string(error));
-	if (detail != NULL)
-		json_object_object_add(o, "detail", json_object_new_string(detail));
-	ainspect_send(req, status, o);
-}
-
 static struct json_object *
 ainspect_settings(struct sb_aspos *a)
 {
@@ -84,7 +57,7 @@ ainspect_summary(struct sb_aspos *a, struct evhttp_request *req)
 	json_object_object_add(o, "endpoints", json_object_new_string(
 	    "GET|POST orders, customers, products, categories (?key=); POST reset; "
 	    "POST tokens/expire; GET|POST settings"));
-	ainspect_send(req, 200, o);
+	sb_inspect_send(req, 200, o);
 }
 
 static void
@@ -103,7 +76,7 @@ ainspect_list(struct sb_aspos *a, struct evhttp_request *req, int c, const char 
 	o = json_object_new_object();
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)json_object_array_length(arr)));
 	json_object_object_add(o, sb_aspos_coll_name(c), arr);
-	ainspect_send(req, 200, o);
+	sb_inspect_send(req, 200, o);
 }
 
 static void
@@ -116,7 +89,7 @@ ainspect_post(struct sb_aspos *a, struct evhttp_request *req, int c, struct json
 	    json_object_is_type(list, json_type_array))
 		items = list;
 	if (sb_aspos_load_items(a, c, items, "body", &err) == -1) {
-		ainspect_error(req, 400, "bad resource", err.msg);
+		sb_inspect_error(req, 400, "bad resource", err.msg);
 		return;
 	}
 	kb_info("aspos: %s stored through the inspection API", sb_aspos_coll_name(c));
@@ -135,14 +108,14 @@ ainspect_settings_post(struct sb_aspos *a, struct evhttp_request *req, struct js
 		else if (strcmp(key, "page_size") == 0 && v >= 1 && v <= INSPECT_PAGE_MAX)
 			page = v;
 		else {
-			ainspect_error(req, 400, "bad setting (token_ttl: 1..100000000 s, "
+			sb_inspect_error(req, 400, "bad setting (token_ttl: 1..100000000 s, "
 			    "page_size: 1..10000)", key);
 			return;
 		}
 	}
 	a->token_ttl = (long)ttl;
 	a->page_size = (long)page;
-	ainspect_send(req, 200, ainspect_settings(a));
+	sb_inspect_send(req, 200, ainspect_settings(a));
 }
 
 void
@@ -164,11 +137,11 @@ sb_aspos_inspect(struct sb_server *srv, struct evhttp_request *req, const char *
 		ainspect_post(a, req, c, body);
 	else if (strcmp(sub, "reset") == 0 && cmd == EVHTTP_REQ_POST) {
 		if (sb_aspos_reset(a, &err) == -1)
-			ainspect_error(req, 500, "reset failed", err.msg);
+			sb_inspect_error(req, 500, "reset failed", err.msg);
 		else {
 			o = json_object_new_object();
 			json_object_object_add(o, "reset", json_object_new_boolean(1));
-			ainspect_send(req, 200, o);
+			sb_inspect_send(req, 200, o);
 		}
 	} else if (strcmp(sub, "tokens/expire") == 0 && cmd == EVHTTP_REQ_POST) {
 		n = sb_map_count(a->tokens);
@@ -176,11 +149,11 @@ sb_aspos_inspect(struct sb_server *srv, struct evhttp_request *req, const char *
 		kb_info("aspos: expired %zu access tokens", n);
 		o = json_object_new_object();
 		json_object_object_add(o, "expired", json_object_new_int64((int64_t)n));
-		ainspect_send(req, 200, o);
+		sb_inspect_send(req, 200, o);
 	} else if (strcmp(sub, "settings") == 0 && cmd == EVHTTP_REQ_GET)
-		ainspect_send(req, 200, ainspect_settings(a));
+		sb_inspect_send(req, 200, ainspect_settings(a));
 	else if (strcmp(sub, "settings") == 0 && cmd == EVHTTP_REQ_POST)
 		ainspect_settings_post(a, req, body);
 	else
-		ainspect_error(req, 404, "no such inspection endpoint", sub);
+		sb_inspect_error(req, 404, "no such inspection endpoint", sub);
 }

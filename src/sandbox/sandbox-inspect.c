@@ -24,8 +24,9 @@ static const char *const inspect_types[] = {
 	SB_T_VAT, SB_T_INVOICETYPE, SB_T_DAYBOOK, NULL
 };
 
-static void
-inspect_send(struct evhttp_request *req, int status, struct json_object *o)
+/* Sends o (consumed) as the JSON answer of an inspection request. */
+void
+sb_inspect_send(struct evhttp_request *req, int status, struct json_object *o)
 {
 	struct evbuffer	*b = evbuffer_new();
 	const char	*s;
@@ -40,15 +41,15 @@ inspect_send(struct evhttp_request *req, int status, struct json_object *o)
 	json_object_put(o);
 }
 
-static void
-inspect_error(struct evhttp_request *req, int status, const char *error, const char *detail)
+void
+sb_inspect_error(struct evhttp_request *req, int status, const char *error, const char *detail)
 {
 	struct json_object	*o = json_object_new_object();
 
 	json_object_object_add(o, "error", json_object_new_string(error));
 	if (detail != NULL)
 		json_object_object_add(o, "detail", json_object_new_string(detail));
-	inspect_send(req, status, o);
+	sb_inspect_send(req, status, o);
 }
 
 static struct json_object *
@@ -94,7 +95,7 @@ inspect_objects(struct sb_server *srv, struct evhttp_request *req, struct evkeyv
 	size_t			 i, t, k, n;
 
 	if (office != NULL && sb_store_office(srv->store, office) == NULL) {
-		inspect_error(req, 404, "unknown office", office);
+		sb_inspect_error(req, 404, "unknown office", office);
 		return;
 	}
 	arr = json_object_new_array();
@@ -115,7 +116,7 @@ inspect_objects(struct sb_server *srv, struct evhttp_request *req, struct evkeyv
 	o = json_object_new_object();
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)json_object_array_length(arr)));
 	json_object_object_add(o, "objects", arr);
-	inspect_send(req, 200, o);
+	sb_inspect_send(req, 200, o);
 }
 
 static void
@@ -136,11 +137,11 @@ inspect_requests(struct sb_server *srv, struct evhttp_request *req, struct evkey
 	time_t			 now = time(NULL);
 
 	if ((v = evhttp_find_header(q, "limit")) != NULL && kb_parse_int(v, 1, 1000000, &limit, NULL) == -1) {
-		inspect_error(req, 400, "bad limit", v);
+		sb_inspect_error(req, 400, "bad limit", v);
 		return;
 	}
 	if ((v = evhttp_find_header(q, "since")) != NULL && kb_parse_int(v, 0, INT64_MAX, &since, NULL) == -1) {
-		inspect_error(req, 400, "bad since", v);
+		sb_inspect_error(req, 400, "bad since", v);
 		return;
 	}
 	arr = json_object_new_array();
@@ -178,7 +179,7 @@ inspect_requests(struct sb_server *srv, struct evhttp_request *req, struct evkey
 	o = json_object_new_object();
 	json_object_object_add(o, "last_id", json_object_new_int64((int64_t)srv->log.next_id));
 	json_object_object_add(o, "requests", arr);
-	inspect_send(req, 200, o);
+	sb_inspect_send(req, 200, o);
 }
 
 static struct json_object *
@@ -271,12 +272,12 @@ inspect_limits_post(struct sb_server *srv, struct evhttp_request *req, struct js
 			bad = key;
 	}
 	if (bad != NULL) {
-		inspect_error(req, 400, "bad limit setting (credits_per_minute, max_concurrency: whole numbers >= 0)", bad);
+		sb_inspect_error(req, 400, "bad limit setting (credits_per_minute, max_concurrency: whole numbers >= 0)", bad);
 		return;
 	}
 	sb_limits_set(&srv->limits, cpm, mc);
 	kb_info("limits set: credits_per_minute=%ld max_concurrency=%ld", cpm, mc);
-	inspect_send(req, 200, sb_limits_json(srv));
+	sb_inspect_send(req, 200, sb_limits_json(srv));
 }
 
 void
@@ -293,11 +294,11 @@ sb_inspect(struct sb_server *srv, struct evhttp_request *req)
 
 	TAILQ_INIT(&q);
 	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
-		inspect_error(req, 400, "malformed query string", NULL);
+		sb_inspect_error(req, 400, "malformed query string", NULL);
 		return;
 	}
 	if (cmd == EVHTTP_REQ_POST && (body = inspect_body(req, cause, sizeof cause)) == NULL) {
-		inspect_error(req, 400, cause, NULL);
+		sb_inspect_error(req, 400, cause, NULL);
 		goto out;
 	}
 	path += strlen("/_sandbox");
@@ -310,7 +311,7 @@ sb_inspect(struct sb_server *srv, struct evhttp_request *req)
 		    "GET objects?office=&type=&code=, GET requests?limit=&since=, GET counters, "
 		    "POST reset, GET|POST faults, GET|POST limits, POST tokens/expire, "
 		    "aspos/... (the AsPos simulator)"));
-		inspect_send(req, 200, o);
+		sb_inspect_send(req, 200, o);
 	} else if (cmd == EVHTTP_REQ_GET && strcmp(path, "objects") == 0)
 		inspect_objects(srv, req, &q);
 	else if (cmd == EVHTTP_REQ_GET && strcmp(path, "requests") == 0)
@@ -318,26 +319,26 @@ sb_inspect(struct sb_server *srv, struct evhttp_request *req)
 	else if (strcmp(path, "aspos") == 0 || strncmp(path, "aspos/", 6) == 0)
 		sb_aspos_inspect(srv, req, path[5] == '/' ? path + 6 : "", &q, body);
 	else if (cmd == EVHTTP_REQ_GET && strcmp(path, "counters") == 0)
-		inspect_send(req, 200, inspect_counters_json(srv));
+		sb_inspect_send(req, 200, inspect_counters_json(srv));
 	else if (cmd == EVHTTP_REQ_POST && strcmp(path, "reset") == 0) {
 		if (sb_reset(srv, &err) == -1)
-			inspect_error(req, 500, "reset failed", err.msg);
+			sb_inspect_error(req, 500, "reset failed", err.msg);
 		else {
 			kb_info("store reset to the seed");
 			o = json_object_new_object();
 			json_object_object_add(o, "reset", json_object_new_boolean(1));
-			inspect_send(req, 200, o);
+			sb_inspect_send(req, 200, o);
 		}
 	} else if (strcmp(path, "faults") == 0 && (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_POST)) {
 		if (cmd == EVHTTP_REQ_POST && sb_faults_apply_json(srv, body, &err) == -1) {
-			inspect_error(req, 400, "bad fault setting", err.msg);
+			sb_inspect_error(req, 400, "bad fault setting", err.msg);
 			goto out;
 		}
 		if (cmd == EVHTTP_REQ_POST)
 			kb_info("faults set: %s", json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
-		inspect_send(req, 200, sb_faults_json(srv));
+		sb_inspect_send(req, 200, sb_faults_json(srv));
 	} else if (strcmp(path, "limits") == 0 && cmd == EVHTTP_REQ_GET)
-		inspect_send(req, 200, sb_limits_json(srv));
+		sb_inspect_send(req, 200, sb_limits_json(srv));
 	else if (strcmp(path, "limits") == 0 && cmd == EVHTTP_REQ_POST)
 		inspect_limits_post(srv, req, body);
 	else if (strcmp(path, "tokens/expire") == 0 && cmd == EVHTTP_REQ_POST) {
@@ -346,9 +347,9 @@ sb_inspect(struct sb_server *srv, struct evhttp_request *req)
 		kb_info("expired %zu access tokens", n);
 		o = json_object_new_object();
 		json_object_object_add(o, "expired", json_object_new_int64((int64_t)n));
-		inspect_send(req, 200, o);
+		sb_inspect_send(req, 200, o);
 	} else
-		inspect_error(req, 404, "no such inspection endpoint", path);
+		sb_inspect_error(req, 404, "no such inspection endpoint", path);
 out:
 	json_object_put(body);
 	evhttp_clear_headers(&q);

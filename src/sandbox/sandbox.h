@@ -518,6 +518,10 @@ enum sb_fault_kind {
 enum sb_fault_kind sb_faults_pick(struct sb_server *, int area, int pre_limit);
 
 /* ---- sandbox-inspect.c */
+/* JSON answers of the /_sandbox/ API (o is consumed). */
+void		 sb_inspect_send(struct evhttp_request *req, int status, struct json_object *o);
+void		 sb_inspect_error(struct evhttp_request *req, int status, const char *error,
+		    const char *detail);
 void		 sb_inspect(struct sb_server *, struct evhttp_request *);
 /* Restores the seed and clears counters, log and tokens. Returns 0 / -1. */
 int		 sb_reset(struct sb_server *, struct kb_err *);
