@@ -10,21 +10,21 @@
 #include "kassaboek/xmalloc.h"
 
 /*
- * KEYS[1] seen key, KEYS[2] stream, KEYS[3] live hash; ARGV: dedupe ttl ms,
- * id, type, received_at, body, entities, key prefix "{p}:". The seen key is
- * claimed first (SET NX: a duplicate costs one command); if the XADD then
- * fails, the claim is dropped again, or the sender's retry would be answered
- * "duplicate" and the event lost (scripts are not rolled back). An event
- * about entities is appended to each entity's sequence list in the same
- * step, so the lists hold events in the order they were received, whichever
- * receiver took them (docs/worker.md, "Ordering"); the live hash says where
- * it is until a worker finishes it. Returns the stream entry id, or nil for
- * a duplicate.
+ * KEYS[1] seen key, KEYS[2] stream, KEYS[3] live hash, KEYS[4..] the
+ * sequence lists of the event's entities; ARGV: dedupe ttl ms, id, type,
+ * received_at, body, entities. The seen key is claimed first (SET NX: a
+ * duplicate costs one command); if the XADD then fails, the claim is
+ * dropped again, or the sender's retry would be answered "duplicate" and
+ * the event lost (scripts are not rolled back). An event about entities is
+ * appended to each entity's sequence list in the same step, so the lists
+ * hold events in the order they were received, whichever receiver took
+ * them (docs/worker.md, "Ordering"); the live hash says where it is until a
+ * worker finishes it. Returns the stream entry id, or nil for a duplicate.
  */
 static const char enqueue_script[] =
     "if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return false end\n"
     "local sid\n"
-    "if ARGV[6] == '' then\n"
+    "if #KEYS == 3 then\n"
     "  sid = redis.pcall('XADD', KEYS[2], '*', 'id', ARGV[2], 'type', ARGV[3],"
     " 'received_at', ARGV[4], 'body', ARGV[5])\n"
     "else\n"
@@ -35,13 +35,14 @@ static const char enqueue_script[] =
     "  redis.call('DEL', KEYS[1])\n"
     "  return sid\n"
     "end\n"
-    "if ARGV[6] ~= '' then\n"
-    "  for e in string.gmatch(ARGV[6], '%S+') do\n"
-    "    redis.call('RPUSH', ARGV[7] .. 'seq:' .. e, ARGV[2])\n"
-    "  end\n"
+    "if #KEYS > 3 then\n"
+    "  for i = 4, #KEYS do redis.call('RPUSH', KEYS[i], ARGV[2]) end\n"
     "  redis.call('HSET', KEYS[3], ARGV[2], sid)\n"
     "end\n"
     "return sid\n";
+
+/* Entity keys per event at most (queue-entity.h allows a few per type). */
+#define ENQUEUE_MAX_ENTITIES	8
 
 struct enqueue_req {
 	kb_enqueue_cb	 cb;
@@ -118,11 +119,13 @@ kb_queue_enqueue(struct kb_redis *r, const char *prefix, uint64_t dedupe_window_
     const struct kb_queue_event *ev, kb_enqueue_cb cb, void *arg)
 {
 	struct enqueue_req	*req;
-	char			 seen[512], stream[128], live[128], ttl[24], received[24], pfx[128];
-	char			 computed[KB_QUEUE_ENTITIES_MAX];
-	const char		*entities = ev->entities;
-	const char		*args[10];
-	size_t			 lens[10];
+	char			 seen[512], stream[128], live[128], ttl[24], received[24];
+	char			 computed[KB_QUEUE_ENTITIES_MAX], seq[ENQUEUE_MAX_ENTITIES][KB_QUEUE_ENTITIES_MAX + 128];
+	char			 one[KB_QUEUE_ENTITIES_MAX];
+	const char		*entities = ev->entities, *p, *sp;
+	const char		*args[3 + ENQUEUE_MAX_ENTITIES + 6];
+	size_t			 lens[3 + ENQUEUE_MAX_ENTITIES + 6], len;
+	int			 nkeys = 3, i;
 
 	if (entities == NULL) {
 		kb_queue_entities(ev->type, ev->body, ev->body_len, computed, sizeof computed);
@@ -132,16 +135,29 @@ kb_queue_enqueue(struct kb_redis *r, const char *prefix, uint64_t dedupe_window_
 	args[0] = seen;		lens[0] = enqueue_key(seen, sizeof seen, prefix, KB_QUEUE_SEEN_KEY, ev->id);
 	args[1] = stream;	lens[1] = enqueue_key(stream, sizeof stream, prefix, KB_QUEUE_EVENTS_KEY, NULL);
 	args[2] = live;		lens[2] = enqueue_key(live, sizeof live, prefix, "live", NULL);
-	args[3] = ttl;		lens[3] = enqueue_u64(ttl, dedupe_window_ms);
-	args[4] = ev->id;	lens[4] = strlen(ev->id);
-	args[5] = ev->type;	lens[5] = strlen(ev->type);
-	args[6] = received;	lens[6] = enqueue_u64(received, ev->received_at_ms);
-	args[7] = ev->body;	lens[7] = ev->body_len;
-	args[8] = entities;	lens[8] = strlen(entities);
-	args[9] = pfx;		lens[9] = enqueue_key(pfx, sizeof pfx, prefix, "", NULL);
+	/* Each entity's sequence list is a declared key: "{p}:seq:<entity>". */
+	for (p = entities; *p != '\0' && nkeys < 3 + ENQUEUE_MAX_ENTITIES; p = *sp ? sp + 1 : sp) {
+		sp = strchr(p, ' ');
+		if (sp == NULL)
+			sp = p + strlen(p);
+		len = (size_t)(sp - p);
+		memcpy(one, p, len);
+		one[len] = '\0';
+		i = nkeys - 3;
+		args[nkeys] = seq[i];
+		lens[nkeys] = enqueue_key(seq[i], sizeof seq[i], prefix, "seq", one);
+		nkeys++;
+	}
+	i = nkeys;
+	args[i] = ttl;		lens[i++] = enqueue_u64(ttl, dedupe_window_ms);
+	args[i] = ev->id;	lens[i++] = strlen(ev->id);
+	args[i] = ev->type;	lens[i++] = strlen(ev->type);
+	args[i] = received;	lens[i++] = enqueue_u64(received, ev->received_at_ms);
+	args[i] = ev->body;	lens[i++] = ev->body_len;
+	args[i] = entities;	lens[i++] = strlen(entities);
 
 	req = xmalloc(sizeof *req);
 	req->cb = cb;
 	req->arg = arg;
-	kb_redis_eval(r, enqueue_script, enqueue_reply_cb, req, 3, 10, args, lens);
+	kb_redis_eval(r, enqueue_script, enqueue_reply_cb, req, nkeys, i, args, lens);
 }
