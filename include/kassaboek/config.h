@@ -84,6 +84,9 @@ struct kb_config {
 		int		 update_customers;
 		int		 create_articles;
 		char		*mapping;
+		char		*sales_daybook;
+		char		*credit_invoice_type;
+		char		*debtors_account;
 		int		 write_back;
 		char		*write_back_status;
 	} orders;

@@ -9,7 +9,10 @@
 
 #include "kassaboek/flow.h"
 
+extern const struct kb_flow kb_flow_orders;	/* src/flows/orders-flow.c */
+
 const struct kb_flow *const kb_flow_registry[] = {
+	&kb_flow_orders,
 	NULL,
 };
 
