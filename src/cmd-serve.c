@@ -141,8 +141,12 @@ out:
 		event_free(sigint);
 	if (st.drain_deadline != NULL)
 		event_free(st.drain_deadline);
-	kb_http_server_free(st.server);
+	/*
+	 * Redis first: webhooks still waiting for it (past the drain deadline)
+	 * are answered 503 while their server still exists; then the server.
+	 */
 	kb_redis_free(redis);
+	kb_http_server_free(st.server);
 	kb_verify_free(verify);
 	event_base_free(st.base);
 	free(metrics);
