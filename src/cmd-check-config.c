@@ -13,6 +13,7 @@
 
 #include "kassaboek/cmd.h"
 #include "kassaboek/config.h"
+#include "kassaboek/aspos.h"
 #include "kassaboek/http.h"
 #include "kassaboek/map.h"
 #include "kassaboek/redis.h"
@@ -61,6 +62,11 @@ check_config_worker_parts(const struct kb_config *cfg, FILE *errors)
 		return (-1);
 	}
 	map_free(m);
+	/* The AsPos API map only matters once AsPos is configured. */
+	if (cfg->aspos.base_url[0] != '\0' && aspos_api_check(cfg->aspos.api_map, &err) == -1) {
+		fprintf(errors, "%s: [aspos] api_map: %s\n", cfg->path, err.msg);
+		return (-1);
+	}
 	return (0);
 }
 

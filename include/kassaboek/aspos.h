@@ -116,4 +116,7 @@ int	aspos_orders_changed_since(struct aspos_client *c, const char *updated_since
 
 void	aspos_client_stats(const struct aspos_client *c, struct aspos_stats *out);
 
+/* Loads and checks the API map file (aspos.api_map) as the client would; 0, or -1 with err. */
+int	aspos_api_check(const char *path, struct kb_err *err);
+
 #endif

@@ -182,3 +182,14 @@ fail:
 		fclose(f);
 	return (NULL);
 }
+
+int
+aspos_api_check(const char *path, struct kb_err *err)
+{
+	struct aspos_api	*api;
+
+	if ((api = aspos_api_load(path, err)) == NULL)
+		return (-1);
+	aspos_api_free(api);
+	return (0);
+}

@@ -98,3 +98,19 @@ def test_check_config_validates_the_order_mapping(workdir):
     assert r.returncode == 78
     assert "[orders] mapping: " + mapping in r.stderr
     assert "uper" in r.stderr
+
+
+def test_check_config_validates_the_aspos_api_map_when_aspos_is_configured(workdir):
+    bad = os.path.join(workdir, "api.json")
+    with open(bad, "w") as f:
+        f.write("{not json")
+    path = os.path.join(workdir, "ok.conf")
+    with open(path, "w") as f:
+        f.write("[server]\nwebhook_secret = %s\n[orders]\nmapping = %s\n[aspos]\napi_map = %s\n"
+                % (SECRET, MAPPING, bad))
+    assert run("-c", path, "check-config").returncode == 0          # AsPos not configured: not read
+    with open(path, "a") as f:
+        f.write("base_url = http://127.0.0.1:9/aspos\n")
+    r = run("-c", path, "check-config")
+    assert r.returncode == 78
+    assert "[aspos] api_map: " in r.stderr
