@@ -54,47 +54,34 @@ read_dimension(struct sb_ctx *ctx, xmlNodePtr echo, struct sb_office *off)
 	return (sb_result_copy(ctx, o));
 }
 
+/*
+ * A document read by series and number: an invoice (invoice type +
+ * invoicenumber) or a transaction (daybook + number).
+ */
 static xmlNodePtr
-read_invoice(struct sb_ctx *ctx, xmlNodePtr echo, struct sb_office *off)
+read_numbered(struct sb_ctx *ctx, xmlNodePtr echo, struct sb_office *off, int invoice)
 {
-	const char	*type, *nr;
+	const char	*type = invoice ? SB_T_INVOICE : SB_T_TRANSACTION;
+	const char	*numfield = invoice ? "invoicenumber" : "number";
+	const char	*series, *nr;
 	long long	 n;
 	struct sb_obj	*o;
 	char		 key[96], msg[256];
 
-	type = sb_x_ctext(echo, "code");
-	nr = sb_x_ctext(echo, "invoicenumber");
+	series = sb_x_ctext(echo, "code");
+	nr = sb_x_ctext(echo, numfield);
 	if (sb_int_parse(nr, 1, 999999999999LL, &n) == -1) {
-		sb_err_at(echo, "invoicenumber", "invoicenumber must be an integer.");
+		sb_err_at(echo, numfield, "%s must be an integer.", numfield);
 		return (echo);
 	}
-	snprintf(key, sizeof key, "%s/%lld", type, n);
-	snprintf(msg, sizeof msg, "Invoice %s of type %s does not exist.", nr, type);
+	snprintf(key, sizeof key, "%s/%lld", series, n);
+	if (invoice)
+		snprintf(msg, sizeof msg, "Invoice %s of type %s does not exist.", nr, series);
+	else
+		snprintf(msg, sizeof msg, "Transaction %s %s does not exist.", series, nr);
 	xmlFreeNode(echo);
-	if ((o = sb_store_get(ctx->store, off->code, SB_T_INVOICE, key)) == NULL)
-		return (read_missing(ctx, "salesinvoice", msg));
-	return (sb_result_copy(ctx, o));
-}
-
-static xmlNodePtr
-read_transaction(struct sb_ctx *ctx, xmlNodePtr echo, struct sb_office *off)
-{
-	const char	*code, *nr;
-	long long	 n;
-	struct sb_obj	*o;
-	char		 key[96], msg[256];
-
-	code = sb_x_ctext(echo, "code");
-	nr = sb_x_ctext(echo, "number");
-	if (sb_int_parse(nr, 1, 999999999999LL, &n) == -1) {
-		sb_err_at(echo, "number", "number must be an integer.");
-		return (echo);
-	}
-	snprintf(key, sizeof key, "%s/%lld", code, n);
-	snprintf(msg, sizeof msg, "Transaction %s %s does not exist.", code, nr);
-	xmlFreeNode(echo);
-	if ((o = sb_store_get(ctx->store, off->code, SB_T_TRANSACTION, key)) == NULL)
-		return (read_missing(ctx, "transaction", msg));
+	if ((o = sb_store_get(ctx->store, off->code, type, key)) == NULL)
+		return (read_missing(ctx, type, msg));
 	return (sb_result_copy(ctx, o));
 }
 
@@ -167,9 +154,9 @@ sb_read(struct sb_ctx *ctx, xmlNodePtr req)
 	if (strcmp(type, "vat") == 0)
 		return (read_simple(ctx, echo, off, SB_T_VAT, "vat", "VAT code"));
 	if (strcmp(type, "salesinvoice") == 0)
-		return (read_invoice(ctx, echo, off));
+		return (read_numbered(ctx, echo, off, 1));
 	if (strcmp(type, "transaction") == 0)
-		return (read_transaction(ctx, echo, off));
+		return (read_numbered(ctx, echo, off, 0));
 	sb_err_at(echo, "type", "Type %s cannot be read.", type);
 	return (echo);
 }
